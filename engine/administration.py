@@ -1,0 +1,160 @@
+"""Administration: institutions, test centers, rooms, exam sessions and enrolment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from engine import audit, delivery
+from engine.accounts import create_user
+from engine.errors import DuplicateError, InvalidInputError, NotFoundError
+from engine.identity import parse_resident_id
+from engine.models import (
+    Candidate,
+    CandidateSession,
+    CandidateSessionStatus,
+    ExamDefinition,
+    ExamSession,
+    Institution,
+    InstitutionKind,
+    Role,
+    Room,
+    TestCenter,
+)
+
+
+def _required(value: str, field: str, limit: int = 200) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInputError(f"{field} is required", field)
+    if len(value) > limit:
+        raise InvalidInputError(f"{field} is longer than {limit} characters", field)
+    return value
+
+
+def create_institution(session: Session, code: str, name: str, kind: str, actor: str) -> Institution:
+    try:
+        kind_value = InstitutionKind(kind)
+    except ValueError:
+        raise InvalidInputError(f"unknown institution kind {kind!r}", "kind") from None
+    code = _required(code, "code", 32)
+    if session.exec(select(Institution).where(Institution.code == code)).first():
+        raise DuplicateError(f"institution code {code!r} exists already")
+    institution = Institution(code=code, name=_required(name, "name"), kind=kind_value)
+    session.add(institution)
+    session.flush()
+    audit.record(session, actor, "institution.created", "institution", institution.id,
+                 {"code": code, "kind": kind_value})
+    return institution
+
+
+def create_test_center(session: Session, institution_id: int, name: str, address: str, actor: str) -> TestCenter:
+    if session.get(Institution, institution_id) is None:
+        raise NotFoundError(f"institution {institution_id} not found")
+    center = TestCenter(institution_id=institution_id, name=_required(name, "name"), address=address.strip())
+    session.add(center)
+    session.flush()
+    audit.record(session, actor, "test_center.created", "test_center", center.id, {"name": center.name})
+    return center
+
+
+def create_room(session: Session, test_center_id: int, name: str, capacity: int, actor: str) -> Room:
+    if session.get(TestCenter, test_center_id) is None:
+        raise NotFoundError(f"test center {test_center_id} not found")
+    if not 1 <= capacity <= 500:
+        raise InvalidInputError("capacity must be between 1 and 500", "capacity")
+    room = Room(test_center_id=test_center_id, name=_required(name, "name", 100), capacity=capacity)
+    session.add(room)
+    session.flush()
+    audit.record(session, actor, "room.created", "room", room.id, {"name": room.name, "capacity": capacity})
+    return room
+
+
+def create_exam_session(session: Session, exam_definition_id: int, room_id: int, title: str,
+                        starts_at: datetime, actor: str) -> ExamSession:
+    if session.get(ExamDefinition, exam_definition_id) is None:
+        raise NotFoundError(f"exam definition {exam_definition_id} not found")
+    if session.get(Room, room_id) is None:
+        raise NotFoundError(f"room {room_id} not found")
+    sitting = ExamSession(exam_definition_id=exam_definition_id, room_id=room_id,
+                          title=_required(title, "title"), starts_at=starts_at)
+    session.add(sitting)
+    session.flush()
+    audit.record(session, actor, "exam_session.created", "exam_session", sitting.id,
+                 {"title": sitting.title, "starts_at": starts_at})
+    return sitting
+
+
+def enrol(session: Session, exam_session_id: int, name: str, resident_id: str, actor: str,
+          username: str | None = None, password: str | None = None, today: date | None = None
+          ) -> CandidateSession:
+    """Enrol a person (created on first enrolment) in a sitting; optionally give them a login."""
+    exam_session = session.get(ExamSession, exam_session_id)
+    if exam_session is None:
+        raise NotFoundError(f"exam session {exam_session_id} not found")
+    identity = parse_resident_id(resident_id, today)
+    name = _required(name, "name", 120)
+    candidate = session.exec(select(Candidate).where(Candidate.resident_id == identity.number)).first()
+    if candidate is None:
+        candidate = Candidate(name=name, resident_id=identity.number, sex=identity.sex,
+                              birth_date=identity.birth_date)
+        if username:
+            candidate.user_id = create_user(session, username, name, Role.candidate, password or "", actor).id
+        session.add(candidate)
+        session.flush()
+        audit.record(session, actor, "candidate.created", "candidate", candidate.id, {"name": name})
+    if session.exec(select(CandidateSession).where(CandidateSession.exam_session_id == exam_session_id,
+                                                   CandidateSession.candidate_id == candidate.id)).first():
+        raise DuplicateError(f"{candidate.name} is already enrolled in this exam session")
+    room = session.get(Room, exam_session.room_id)
+    enrolled = len(session.exec(select(CandidateSession.id).where(
+        CandidateSession.exam_session_id == exam_session_id)).all())
+    if room is not None and enrolled >= room.capacity:
+        raise InvalidInputError(f"room {room.name} holds {room.capacity} candidates and is full", "exam_session")
+    sitting = CandidateSession(exam_session_id=exam_session_id, candidate_id=candidate.id)
+    session.add(sitting)
+    session.flush()
+    audit.record(session, actor, "session.enrolled", "candidate_session", sitting.id,
+                 {"candidate": candidate.id, "exam_session": exam_session_id})
+    return sitting
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    candidate_session_id: int
+    candidate_name: str
+    masked_id: str
+    status: CandidateSessionStatus
+    answered: int
+    total: int
+    seconds_left: int
+    score: float | None
+
+
+def mask_resident_id(number: str) -> str:
+    return number[:6] + "********" + number[-4:]
+
+
+def roster(session: Session, exam_session_id: int, now: datetime) -> list[RosterLine]:
+    """Who is sitting, how far along, and how much time each has left."""
+    if session.get(ExamSession, exam_session_id) is None:
+        raise NotFoundError(f"exam session {exam_session_id} not found")
+    rows = session.exec(
+        select(CandidateSession, Candidate)
+        .join(Candidate, col(Candidate.id) == CandidateSession.candidate_id)
+        .where(CandidateSession.exam_session_id == exam_session_id)
+        .order_by(Candidate.name)
+    ).all()
+    lines = []
+    for sitting, candidate in rows:
+        items = delivery.presented_items(session, sitting)
+        progress = delivery.progress_of(items)
+        score = None
+        if sitting.status == CandidateSessionStatus.submitted:
+            score = delivery.result_of(session, sitting).score
+        lines.append(RosterLine(sitting.id, candidate.name, mask_resident_id(candidate.resident_id),
+                                sitting.status, progress.answered, progress.total,
+                                delivery.seconds_left(sitting, now), score))
+    return lines

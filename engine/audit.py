@@ -1,0 +1,87 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's canonical
+JSON, so changing, removing or reordering any entry breaks every later link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from engine.models import AuditEntry, AuditHead
+from itembank.timeutil import utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical(entry_fields: dict[str, Any]) -> str:
+    return json.dumps(entry_fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def entry_hash(prev_hash: str, at: datetime, actor: str, action: str, entity_type: str,
+               entity_id: str, data: dict[str, Any]) -> str:
+    body = canonical({"at": at.isoformat(), "actor": actor, "action": action,
+                      "entity_type": entity_type, "entity_id": entity_id, "data": data})
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+
+
+def record(session: Session, actor: str, action: str, entity_type: str, entity_id: object,
+           data: dict[str, Any] | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction (it commits or rolls back with it)."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = AuditHead(id=1, last_hash=GENESIS_HASH, count=0)
+        session.add(head)
+    payload = json.loads(canonical(data or {}))  # store exactly what was hashed
+    at = utcnow()
+    digest = entry_hash(head.last_hash, at, actor, action, entity_type, str(entity_id), payload)
+    entry = AuditEntry(at=at, actor=actor, action=action, entity_type=entity_type,
+                       entity_id=str(entity_id), data=payload, prev_hash=head.last_hash, hash=digest)
+    head.last_hash, head.count = digest, head.count + 1
+    session.add(entry)
+    session.add(head)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    ok: bool
+    first_broken_id: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session, batch: int = 5000) -> ChainReport:
+    """Walk the chain in id order; report the first entry whose link does not hold."""
+    prev_hash, count, last_id = GENESIS_HASH, 0, 0
+    while True:
+        rows = session.exec(select(AuditEntry).where(AuditEntry.id > last_id)
+                            .order_by(AuditEntry.id).limit(batch)).all()
+        if not rows:
+            break
+        for entry in rows:
+            problem = _link_problem(entry, prev_hash)
+            if problem:
+                return ChainReport(entries=count, ok=False, first_broken_id=entry.id, problem=problem)
+            prev_hash, count, last_id = entry.hash, count + 1, entry.id
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_hash != prev_hash or head.count != count):
+        return ChainReport(entries=count, ok=False, problem="entries were removed from the end of the log")
+    return ChainReport(entries=count, ok=True)
+
+
+def _link_problem(entry: AuditEntry, prev_hash: str) -> str | None:
+    if entry.prev_hash != prev_hash:
+        return f"entry {entry.id} does not point to the previous entry's hash"
+    expected = entry_hash(entry.prev_hash, entry.at, entry.actor, entry.action, entry.entity_type,
+                          entry.entity_id, entry.data)
+    if entry.hash != expected:
+        return f"entry {entry.id} content does not match its hash"
+    return None

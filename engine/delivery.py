@@ -1,0 +1,315 @@
+"""The candidate's theory sitting: start, answer, flag, navigate, submit, expire.
+
+Services flush and never commit: the caller's unit of work commits once, before the
+candidate is told anything was stored (invariant 1). Every state change is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from engine import audit
+from engine.errors import DeadlinePassedError, InvalidInputError, NotFoundError
+from engine.lifecycle import Command, next_status
+from engine.models import (
+    Candidate,
+    CandidateSession,
+    CandidateSessionStatus,
+    ExamDefinition,
+    ExamFormItem,
+    ExamSession,
+    Response,
+    Result,
+    SessionItem,
+)
+from engine.scoring import tally, theory_score
+from itembank.models import Item, ItemType, ItemVersion
+
+MAX_CLIENT_SEQ = 2**53  # what a browser's Number can count exactly
+
+
+@dataclass(frozen=True)
+class PresentedItem:
+    """An item as the candidate sees it: no key, no parameters, no explanation."""
+
+    position: int
+    item_type: ItemType
+    stem: str
+    options: list[dict]
+    answer: list[str]
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class AnswerReceipt:
+    position: int
+    answer: list[str]
+    client_seq: int
+    replayed: bool  # True when this sequence number was already stored (idempotent re-send)
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    answered: int
+    flagged: int
+
+
+# ---- look-ups -----------------------------------------------------------------
+
+
+def candidate_for_user(session: Session, user_id: int) -> Candidate:
+    candidate = session.exec(select(Candidate).where(Candidate.user_id == user_id)).first()
+    if candidate is None:
+        raise NotFoundError("this account has no candidate record")
+    return candidate
+
+
+def owned_session(session: Session, candidate_session_id: int, candidate_id: int) -> CandidateSession:
+    """The candidate's own sitting; another candidate's id is indistinguishable from a missing one."""
+    sitting = session.get(CandidateSession, candidate_session_id)
+    if sitting is None or sitting.candidate_id != candidate_id:
+        raise NotFoundError(f"exam sitting {candidate_session_id} not found")
+    return sitting
+
+
+def sittings_of(session: Session, candidate_id: int) -> list[tuple[CandidateSession, ExamSession, ExamDefinition]]:
+    rows = session.exec(
+        select(CandidateSession, ExamSession, ExamDefinition)
+        .join(ExamSession, col(ExamSession.id) == CandidateSession.exam_session_id)
+        .join(ExamDefinition, col(ExamDefinition.id) == ExamSession.exam_definition_id)
+        .where(CandidateSession.candidate_id == candidate_id)
+        .order_by(col(ExamSession.starts_at).desc())
+    ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def definition_of(session: Session, sitting: CandidateSession) -> ExamDefinition:
+    exam_session = session.get(ExamSession, sitting.exam_session_id)
+    assert exam_session is not None
+    definition = session.get(ExamDefinition, exam_session.exam_definition_id)
+    assert definition is not None
+    return definition
+
+
+# ---- commands -----------------------------------------------------------------
+
+
+def start(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> CandidateSession:
+    """Pin the form's current item versions to the sitting and set the server deadline."""
+    sitting.status = next_status(sitting.status, Command.start)
+    definition = definition_of(session, sitting)
+    form = session.exec(
+        select(ExamFormItem).where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)
+    ).all()
+    if not form:
+        raise InvalidInputError(f"exam {definition.code} has no items on its form")
+    for line in form:
+        version = _current_version(session, line.item_id)
+        if version.administered_at is None:
+            version.administered_at = now  # freezes this version from now on
+            session.add(version)
+        session.add(SessionItem(candidate_session_id=sitting.id, position=line.position,
+                                item_version_id=version.id, points=line.points))
+    sitting.started_at = now
+    sitting.deadline = now + timedelta(minutes=definition.duration_minutes)
+    sitting.current_position = form[0].position
+    session.add(sitting)
+    session.flush()
+    audit.record(session, actor, "session.started", "candidate_session", sitting.id,
+                 {"deadline": sitting.deadline, "items": len(form)})
+    return sitting
+
+
+def _current_version(session: Session, item_id: int) -> ItemVersion:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFoundError(f"item {item_id} on the exam form does not exist")
+    version = session.exec(
+        select(ItemVersion).where(ItemVersion.item_id == item_id, ItemVersion.version_no == item.current_version)
+    ).one()
+    return version
+
+
+def is_overdue(sitting: CandidateSession, now: datetime) -> bool:
+    return (sitting.status == CandidateSessionStatus.in_progress and sitting.deadline is not None
+            and now >= sitting.deadline)
+
+
+def settle_if_overdue(session: Session, sitting: CandidateSession, now: datetime) -> bool:
+    """Submit an overdue sitting on the server's authority; True when it did."""
+    if not is_overdue(sitting, now):
+        return False
+    _finish(session, sitting, actor="system", now=now, command=Command.expire, reason="deadline")
+    return True
+
+
+def record_answer(session: Session, sitting: CandidateSession, position: int, answer: list[str],
+                  client_seq: int, actor: str, now: datetime) -> AnswerReceipt:
+    """Store the answer at a position unless a newer or equal sequence number is stored.
+
+    Raises DeadlinePassedError (after auditing the refusal) when the deadline has passed.
+    """
+    if is_overdue(sitting, now):
+        audit.record(session, actor, "response.refused", "candidate_session", sitting.id,
+                     {"position": position, "answer": answer, "client_seq": client_seq, "reason": "deadline"})
+        settle_if_overdue(session, sitting, now)
+        raise DeadlinePassedError("the time for this exam is over; this answer was not accepted")
+    next_status(sitting.status, Command.answer)
+    if not 0 < client_seq <= MAX_CLIENT_SEQ:
+        raise InvalidInputError(f"sequence number {client_seq} is out of range", "seq")
+    presented = _session_item(session, sitting, position)
+    version = session.get(ItemVersion, presented.item_version_id)
+    assert version is not None
+    item = session.get(Item, version.item_id)
+    assert item is not None
+    answer = _validated_answer(item.item_type, version.options, answer)
+    stored = session.exec(select(Response).where(Response.candidate_session_id == sitting.id,
+                                                 Response.position == position)).first()
+    if stored is not None and client_seq <= stored.client_seq:
+        return AnswerReceipt(position, list(stored.answer), stored.client_seq, replayed=True)
+    if stored is None:
+        stored = Response(candidate_session_id=sitting.id, position=position, answer=answer,
+                          client_seq=client_seq, answered_at=now)
+    else:
+        stored.answer, stored.client_seq, stored.answered_at = answer, client_seq, now
+    session.add(stored)
+    sitting.current_position = position
+    session.add(sitting)
+    session.flush()
+    audit.record(session, actor, "response.recorded", "candidate_session", sitting.id,
+                 {"position": position, "answer": answer, "client_seq": client_seq})
+    return AnswerReceipt(position, answer, client_seq, replayed=False)
+
+
+def _session_item(session: Session, sitting: CandidateSession, position: int) -> SessionItem:
+    line = session.exec(select(SessionItem).where(SessionItem.candidate_session_id == sitting.id,
+                                                  SessionItem.position == position)).first()
+    if line is None:
+        raise NotFoundError(f"this exam has no question {position}")
+    return line
+
+
+def _validated_answer(item_type: ItemType, options: list[dict], answer: list[str]) -> list[str]:
+    known = {option["id"] for option in options}
+    unknown = [choice for choice in answer if choice not in known]
+    if unknown:
+        raise InvalidInputError(f"option {unknown[0]!r} does not exist for this question", "answer")
+    chosen = sorted(set(answer))
+    if item_type in (ItemType.single, ItemType.truefalse) and len(chosen) > 1:
+        raise InvalidInputError("this question takes exactly one answer", "answer")
+    return chosen
+
+
+def set_flag(session: Session, sitting: CandidateSession, position: int, flagged: bool, actor: str,
+             now: datetime) -> SessionItem:
+    settle_if_overdue(session, sitting, now)
+    next_status(sitting.status, Command.flag)
+    line = _session_item(session, sitting, position)
+    line.flagged = flagged
+    session.add(line)
+    session.flush()
+    audit.record(session, actor, "item.flagged" if flagged else "item.unflagged", "candidate_session",
+                 sitting.id, {"position": position})
+    return line
+
+
+def navigate(session: Session, sitting: CandidateSession, position: int) -> None:
+    """Remember where the candidate is, so a reload or another workstation resumes there."""
+    next_status(sitting.status, Command.navigate)
+    _session_item(session, sitting, position)
+    if sitting.current_position != position:
+        sitting.current_position = position
+        session.add(sitting)
+        session.flush()
+
+
+def submit(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> Result:
+    if settle_if_overdue(session, sitting, now):
+        return result_of(session, sitting)
+    return _finish(session, sitting, actor=actor, now=now, command=Command.submit, reason="candidate")
+
+
+def _finish(session: Session, sitting: CandidateSession, actor: str, now: datetime, command: Command,
+            reason: str) -> Result:
+    sitting.status = next_status(sitting.status, command)
+    sitting.submitted_at = now
+    sitting.submit_reason = reason
+    session.add(sitting)
+    result = _score(session, sitting)
+    session.add(result)
+    session.flush()
+    audit.record(session, actor, "session.submitted", "candidate_session", sitting.id, {"reason": reason})
+    audit.record(session, actor, "result.recorded", "result", result.id,
+                 {"candidate_session": sitting.id, "score": result.score, "passed": result.passed})
+    return result
+
+
+def _score(session: Session, sitting: CandidateSession) -> Result:
+    rows = session.exec(
+        select(SessionItem, ItemVersion)
+        .join(ItemVersion, col(ItemVersion.id) == SessionItem.item_version_id)
+        .where(SessionItem.candidate_session_id == sitting.id)
+    ).all()
+    answers = {r.position: r.answer for r in session.exec(
+        select(Response).where(Response.candidate_session_id == sitting.id)).all()}
+    earned, possible = tally((version.key, answers.get(line.position), line.points) for line, version in rows)
+    score = theory_score(earned, possible)
+    definition = definition_of(session, sitting)
+    return Result(candidate_session_id=sitting.id, raw_points=earned, max_points=possible,
+                  score=score, passed=score >= definition.pass_mark)
+
+
+def expire_overdue(session: Session, now: datetime) -> int:
+    """Submit every sitting whose deadline has passed, browser or not; returns how many."""
+    overdue = session.exec(select(CandidateSession).where(
+        CandidateSession.status == CandidateSessionStatus.in_progress,
+        col(CandidateSession.deadline) <= now).with_for_update(skip_locked=True)).all()
+    for sitting in overdue:
+        settle_if_overdue(session, sitting, now)
+    return len(overdue)
+
+
+# ---- views --------------------------------------------------------------------
+
+
+def presented_items(session: Session, sitting: CandidateSession) -> list[PresentedItem]:
+    rows = session.exec(
+        select(SessionItem, ItemVersion, Item)
+        .join(ItemVersion, col(ItemVersion.id) == SessionItem.item_version_id)
+        .join(Item, col(Item.id) == ItemVersion.item_id)
+        .where(SessionItem.candidate_session_id == sitting.id)
+        .order_by(SessionItem.position)
+    ).all()
+    answers = {r.position: list(r.answer) for r in session.exec(
+        select(Response).where(Response.candidate_session_id == sitting.id)).all()}
+    return [PresentedItem(position=line.position, item_type=item.item_type, stem=version.stem,
+                          options=[{"id": o["id"], "text": o["text"]} for o in version.options],
+                          answer=answers.get(line.position, []), flagged=line.flagged)
+            for line, version, item in rows]
+
+
+def progress_of(items: list[PresentedItem]) -> Progress:
+    return Progress(total=len(items), answered=sum(1 for i in items if i.answer),
+                    flagged=sum(1 for i in items if i.flagged))
+
+
+def last_client_seq(session: Session, sitting: CandidateSession) -> int:
+    seqs = session.exec(select(Response.client_seq).where(Response.candidate_session_id == sitting.id)).all()
+    return max(seqs, default=0)
+
+
+def result_of(session: Session, sitting: CandidateSession) -> Result:
+    result = session.exec(select(Result).where(Result.candidate_session_id == sitting.id)).first()
+    if result is None:
+        raise NotFoundError("this exam has no result yet")
+    return result
+
+
+def seconds_left(sitting: CandidateSession, now: datetime) -> int:
+    if sitting.deadline is None or sitting.status != CandidateSessionStatus.in_progress:
+        return 0
+    return max(0, int((sitting.deadline - now).total_seconds()))

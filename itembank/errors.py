@@ -1,0 +1,27 @@
+"""Item bank errors.
+
+ItemBankError
+├── ItemValidationError   an item's content is invalid (carries field → message)
+├── FrozenVersionError    attempt to change an administered item version
+└── NotFoundError         an occupation, node or item that does not exist
+"""
+
+from __future__ import annotations
+
+
+class ItemBankError(Exception):
+    """Base of item bank errors."""
+
+
+class ItemValidationError(ItemBankError):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {msg}" for field, msg in errors.items()))
+
+
+class FrozenVersionError(ItemBankError):
+    pass
+
+
+class NotFoundError(ItemBankError):
+    pass

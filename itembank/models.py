@@ -1,0 +1,111 @@
+"""Item bank tables: occupations, the appraisal-element tree, items and their versions.
+
+An item is a stable identity; its content lives in numbered versions. A version that
+has been administered to a candidate is frozen: editing the item creates a new version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint, event, inspect
+from sqlmodel import Field, SQLModel
+
+from itembank.errors import FrozenVersionError
+from itembank.levels import Importance, Level
+from itembank.columns import enum_type
+from itembank.timeutil import utcnow
+
+
+class ItemType(StrEnum):
+    single = "single"  # 单项选择题
+    multiple = "multiple"  # 多项选择题
+    truefalse = "truefalse"  # 判断题
+
+
+class ItemStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    retired = "retired"
+
+
+class NodeKind(StrEnum):
+    module = "module"
+    element = "element"
+    point = "point"
+
+
+class Occupation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=32)
+    name: str = Field(max_length=120)
+    name_en: str = Field(default="", max_length=200)
+
+
+class SpecialSkillUnit(SQLModel, table=True):
+    """A narrow 专项职业能力 unit certified without levels."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=32)
+    name: str = Field(max_length=200)
+    occupation_id: int | None = Field(default=None, foreign_key="occupation.id")
+
+
+class AppraisalNode(SQLModel, table=True):
+    """One node of the appraisal-element breakdown (module → element → point)."""
+
+    __table_args__ = (UniqueConstraint("occupation_id", "level", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occupation_id: int = Field(foreign_key="occupation.id", index=True)
+    level: Level = Field(sa_type=enum_type(Level))
+    parent_id: int | None = Field(default=None, foreign_key="appraisalnode.id")
+    kind: NodeKind = Field(sa_type=enum_type(NodeKind))
+    code: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=300)
+    weight: float | None = None
+    importance: Importance | None = Field(default=None, sa_type=enum_type(Importance))
+
+
+class Item(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    occupation_id: int = Field(foreign_key="occupation.id", index=True)
+    level: Level = Field(index=True, sa_type=enum_type(Level))
+    item_type: ItemType = Field(sa_type=enum_type(ItemType))
+    appraisal_point_id: int = Field(foreign_key="appraisalnode.id", index=True)
+    status: ItemStatus = Field(default=ItemStatus.draft, index=True, sa_type=enum_type(ItemStatus))
+    current_version: int = 1
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ItemVersion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("item_id", "version_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    version_no: int
+    stem: str
+    options: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    key: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    difficulty: float | None = None
+    explanation: str = ""
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+    administered_at: datetime | None = None
+
+
+@event.listens_for(ItemVersion, "before_update")
+def _refuse_edit_of_administered_version(_mapper, _connection, target: ItemVersion) -> None:
+    # Last line of defence behind the service: a version a candidate has seen is evidence.
+    state = inspect(target)
+    history = state.attrs.administered_at.history
+    previously_administered = (history.unchanged or history.deleted or [None])[0]
+    if previously_administered is None:
+        return
+    changed = sorted(attr.key for attr in state.attrs if attr.history.has_changes())
+    if changed:
+        raise FrozenVersionError(f"item version {target.id} was administered and is frozen; cannot change {changed}")

@@ -1,0 +1,219 @@
+"""Item bank operations: validate, create, edit (as a new version), list and look up.
+
+The audit log belongs to the engine layer above; callers pass an ``AuditSink`` so that
+every item change is recorded without this package importing upward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, func, select
+
+from itembank.errors import ItemValidationError, NotFoundError
+from itembank.levels import Level
+from itembank.models import AppraisalNode, Item, ItemStatus, ItemType, ItemVersion, NodeKind, Occupation
+
+MAX_STEM_LENGTH = 4000
+MAX_OPTION_LENGTH = 1000
+
+
+class AuditSink(Protocol):
+    def __call__(self, action: str, entity_type: str, entity_id: object, data: dict[str, Any]) -> object: ...
+
+
+@dataclass
+class ItemDraft:
+    """What an examiner submits for an item; validated before anything is written."""
+
+    occupation_id: int
+    level: str
+    item_type: str
+    appraisal_point_id: int
+    stem: str
+    options: list[dict[str, str]]
+    key: list[str]
+    difficulty: float | None = None
+    explanation: str = ""
+    status: str = ItemStatus.draft.value
+
+
+@dataclass
+class ItemFilter:
+    occupation_id: int | None = None
+    level: str | None = None
+    appraisal_point_id: int | None = None
+    status: str | None = None
+    item_type: str | None = None
+    text: str | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass
+class ItemPage:
+    rows: list[tuple[Item, ItemVersion, AppraisalNode]] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    page_size: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def validate(session: Session, draft: ItemDraft) -> dict[str, Any]:
+    """Return the clean values or raise ItemValidationError with one message per field."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    _check_enum(draft.level, Level, "level", clean, errors)
+    _check_enum(draft.item_type, ItemType, "item_type", clean, errors)
+    _check_enum(draft.status, ItemStatus, "status", clean, errors)
+    if session.get(Occupation, draft.occupation_id) is None:
+        errors["occupation_id"] = "unknown occupation"
+    point = session.get(AppraisalNode, draft.appraisal_point_id)
+    if point is None or point.kind != NodeKind.point:
+        errors["appraisal_point_id"] = "choose an appraisal point"
+    elif point.occupation_id != draft.occupation_id or point.level != draft.level:
+        errors["appraisal_point_id"] = "the appraisal point belongs to another occupation or level"
+    stem = draft.stem.strip()
+    if not stem:
+        errors["stem"] = "the stem is required"
+    elif len(stem) > MAX_STEM_LENGTH:
+        errors["stem"] = f"the stem is longer than {MAX_STEM_LENGTH} characters"
+    clean["stem"] = stem
+    if "item_type" in clean:
+        _check_options_and_key(clean["item_type"], draft.options, draft.key, clean, errors)
+    if draft.difficulty is not None and not 0.0 < draft.difficulty < 1.0:
+        errors["difficulty"] = "difficulty is a proportion correct strictly between 0 and 1"
+    if errors:
+        raise ItemValidationError(errors)
+    clean.update(difficulty=draft.difficulty, explanation=draft.explanation.strip(),
+                 occupation_id=draft.occupation_id, appraisal_point_id=draft.appraisal_point_id)
+    return clean
+
+
+def _check_enum(value: str, enum: type, name: str, clean: dict, errors: dict) -> None:
+    try:
+        clean[name] = enum(value)
+    except ValueError:
+        errors[name] = f"unknown value {value!r}"
+
+
+def _check_options_and_key(item_type: ItemType, options: list[dict[str, str]], key: list[str],
+                           clean: dict, errors: dict) -> None:
+    options = [{"id": o["id"].strip(), "text": o["text"].strip()} for o in options if o.get("text", "").strip()]
+    ids = [o["id"] for o in options]
+    if item_type == ItemType.truefalse:
+        options = [{"id": "T", "text": "正确"}, {"id": "F", "text": "错误"}]
+        ids = ["T", "F"]
+    elif len(options) < 4:
+        errors["options"] = "give at least four options"
+    if len(set(ids)) != len(ids):
+        errors["options"] = "option ids must be unique"
+    if any(len(o["text"]) > MAX_OPTION_LENGTH for o in options):
+        errors["options"] = f"an option is longer than {MAX_OPTION_LENGTH} characters"
+    key = sorted(set(key))
+    if not key:
+        errors["key"] = "mark the correct answer"
+    elif any(k not in ids for k in key):
+        errors["key"] = "the key names an option that does not exist"
+    elif item_type in (ItemType.single, ItemType.truefalse) and len(key) != 1:
+        errors["key"] = "this item type has exactly one correct answer"
+    elif item_type == ItemType.multiple and len(key) < 2:
+        errors["key"] = "a multiple-choice item has at least two correct answers"
+    clean["options"], clean["key"] = options, key
+
+
+def create_item(session: Session, draft: ItemDraft, author: str, record: AuditSink) -> Item:
+    clean = validate(session, draft)
+    item = Item(occupation_id=clean["occupation_id"], level=clean["level"], item_type=clean["item_type"],
+                appraisal_point_id=clean["appraisal_point_id"], status=clean["status"], created_by=author)
+    session.add(item)
+    session.flush()
+    version = _new_version(item, 1, clean, author)
+    session.add(version)
+    session.flush()
+    record("item.created", "item", item.id, {"version": 1, "type": item.item_type, "status": item.status})
+    return item
+
+
+def edit_item(session: Session, item_id: int, draft: ItemDraft, author: str, record: AuditSink) -> ItemVersion:
+    """Every edit is a new version; administered versions stay as they were."""
+    item = get_item(session, item_id)
+    if draft.item_type != item.item_type:
+        raise ItemValidationError({"item_type": "the type of an existing item cannot change"})
+    clean = validate(session, draft)
+    item.current_version += 1
+    item.level, item.appraisal_point_id, item.status = clean["level"], clean["appraisal_point_id"], clean["status"]
+    item.occupation_id = clean["occupation_id"]
+    version = _new_version(item, item.current_version, clean, author)
+    session.add(item)
+    session.add(version)
+    session.flush()
+    record("item.version_created", "item", item.id, {"version": version.version_no, "status": item.status})
+    return version
+
+
+def _new_version(item: Item, number: int, clean: dict[str, Any], author: str) -> ItemVersion:
+    return ItemVersion(item_id=item.id, version_no=number, stem=clean["stem"], options=clean["options"],
+                       key=clean["key"], difficulty=clean["difficulty"], explanation=clean["explanation"],
+                       created_by=author)
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFoundError(f"item {item_id} not found")
+    return item
+
+
+def versions_of(session: Session, item_id: int) -> list[ItemVersion]:
+    return list(session.exec(select(ItemVersion).where(ItemVersion.item_id == item_id)
+                             .order_by(col(ItemVersion.version_no).desc())).all())
+
+
+def current_version(session: Session, item: Item) -> ItemVersion:
+    return session.exec(select(ItemVersion).where(ItemVersion.item_id == item.id,
+                                                  ItemVersion.version_no == item.current_version)).one()
+
+
+def list_items(session: Session, flt: ItemFilter) -> ItemPage:
+    query = (select(Item, ItemVersion, AppraisalNode)
+             .join(ItemVersion, (col(ItemVersion.item_id) == Item.id)
+                   & (col(ItemVersion.version_no) == Item.current_version))
+             .join(AppraisalNode, col(AppraisalNode.id) == Item.appraisal_point_id))
+    conditions = []
+    if flt.occupation_id:
+        conditions.append(col(Item.occupation_id) == flt.occupation_id)
+    if flt.level:
+        conditions.append(col(Item.level) == flt.level)
+    if flt.appraisal_point_id:
+        conditions.append(col(Item.appraisal_point_id) == flt.appraisal_point_id)
+    if flt.status:
+        conditions.append(col(Item.status) == flt.status)
+    if flt.item_type:
+        conditions.append(col(Item.item_type) == flt.item_type)
+    if flt.text:
+        conditions.append(col(ItemVersion.stem).contains(flt.text.strip()))
+    for condition in conditions:
+        query = query.where(condition)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = max(1, flt.page)
+    rows = session.exec(query.order_by(Item.id).offset((page - 1) * flt.page_size).limit(flt.page_size)).all()
+    return ItemPage(rows=[tuple(r) for r in rows], total=total, page=page, page_size=flt.page_size)  # type: ignore[misc]
+
+
+def occupations(session: Session) -> list[Occupation]:
+    return list(session.exec(select(Occupation).order_by(Occupation.code)).all())
+
+
+def appraisal_points(session: Session, occupation_id: int | None = None, level: str | None = None
+                     ) -> list[AppraisalNode]:
+    query = select(AppraisalNode).where(AppraisalNode.kind == NodeKind.point)
+    if occupation_id:
+        query = query.where(AppraisalNode.occupation_id == occupation_id)
+    if level:
+        query = query.where(AppraisalNode.level == level)
+    return list(session.exec(query.order_by(AppraisalNode.code)).all())

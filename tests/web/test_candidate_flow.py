@@ -1,0 +1,81 @@
+"""The candidate's theory sitting through HTTP, on both databases."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from engine.models import AuditEntry, CandidateSession, CandidateSessionStatus, Response, Result
+
+
+def _start(visitor) -> tuple[int, str]:
+    page = visitor.get("/candidate")
+    assert page.status_code == 200
+    sitting_id = int(re.search(r"/candidate/sessions/(\d+)/start", page.text).group(1))
+    response = visitor.post(f"/candidate/sessions/{sitting_id}/start")
+    assert response.status_code == 303
+    first = visitor.get(response.headers["location"], follow_redirects=True)
+    assert first.status_code == 200
+    return sitting_id, first.text
+
+
+def _rows(db_engine, model, **where):
+    with Session(db_engine) as session:
+        query = select(model)
+        for field, value in where.items():
+            query = query.where(getattr(model, field) == value)
+        return session.exec(query).all()
+
+
+class TestCandidateSitting:
+    def test_answer_is_stored_and_confirmed(self, visitor, demo, db_engine):
+        visitor.login("candidate")
+        sitting_id, page = _start(visitor)
+        assert 'data-testid="item"' in page
+        response = visitor.post(f"/candidate/sessions/{sitting_id}/items/1/answer",
+                                {"answer": "B", "seq": "5"}, htmx=True)
+        assert response.status_code == 200, response.text
+        assert 'data-seq="5"' in response.text and 'hx-swap-oob="true"' in response.text
+        stored = _rows(db_engine, Response, candidate_session_id=sitting_id)
+        assert [(r.position, r.answer, r.client_seq) for r in stored] == [(1, ["B"], 5)]
+
+    def test_resend_with_same_or_older_sequence_changes_nothing(self, visitor, demo, db_engine):
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        url = f"/candidate/sessions/{sitting_id}/items/1/answer"
+        visitor.post(url, {"answer": "C", "seq": "10"}, htmx=True)
+        replay = visitor.post(url, {"answer": "A", "seq": "9"}, htmx=True)
+        assert replay.status_code == 200 and 'data-seq="10"' in replay.text
+        assert _rows(db_engine, Response, candidate_session_id=sitting_id)[0].answer == ["C"]
+
+    def test_reload_shows_stored_answer_and_resumes_position(self, visitor, demo):
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        visitor.post(f"/candidate/sessions/{sitting_id}/items/3/answer", {"answer": "D", "seq": "1"}, htmx=True)
+        resumed = visitor.get(f"/candidate/sessions/{sitting_id}", follow_redirects=True)
+        assert 'data-position="3"' in resumed.text
+        assert re.search(r'value="D"\s+checked', resumed.text)
+
+    def test_submit_scores_on_0_to_100(self, visitor, demo, db_engine):
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        response = visitor.post(f"/candidate/sessions/{sitting_id}/submit")
+        assert response.headers["location"].endswith("/result")
+        page = visitor.get(response.headers["location"])
+        assert 'data-testid="score"' in page.text
+        (result,) = _rows(db_engine, Result, candidate_session_id=sitting_id)
+        assert result.score == 0.0 and not result.passed
+
+    def test_answer_after_deadline_is_refused_and_recorded(self, visitor, demo, db_engine, clock):
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        clock.advance(minutes=31)
+        response = visitor.post(f"/candidate/sessions/{sitting_id}/items/1/answer",
+                                {"answer": "B", "seq": "3"}, htmx=True)
+        assert response.status_code == 409
+        assert "time for this exam is over" in response.text
+        assert _rows(db_engine, Response, candidate_session_id=sitting_id) == []
+        (sitting,) = _rows(db_engine, CandidateSession, id=sitting_id)
+        assert sitting.status == CandidateSessionStatus.submitted and sitting.submit_reason == "deadline"
+        assert _rows(db_engine, AuditEntry, action="response.refused")

@@ -1,0 +1,91 @@
+"""The FastAPI application: middleware, routers, static files, background sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.middleware.sessions import SessionMiddleware
+
+from engine import delivery
+from itembank.timeutil import utcnow
+from web import errors
+from web.auth import LoginThrottle, authorize
+from web.db import make_engine
+from web.deps import load_user
+from web.i18n import gettext_callables, locale_of
+from web.routes import admin, auth, candidate, examiner, supervisor
+from web.settings import Settings, get_settings
+
+log = logging.getLogger("skillcert")
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_COOKIE = "skillcert_session"
+
+
+def create_app(settings: Settings | None = None, db: Engine | None = None,
+               clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    settings = settings or get_settings()
+    secret = settings.resolved_secret_key()  # refuses to start without a safe key
+    app = FastAPI(title="skillcert", lifespan=_lifespan, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(load_user), Depends(authorize)])
+    app.state.settings = settings
+    app.state.db = db or make_engine(settings.resolved_database_url)
+    app.state.clock = clock
+    app.state.login_throttle = LoginThrottle(settings.login_rate_limit, settings.redis_url)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):
+        request.state.user = None
+        request.state.locale = locale_of(request, settings.default_locale)
+        request.state.i18n = gettext_callables(request.state.locale)
+        request.state.gettext = request.state.i18n["gettext"]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
+                       same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
+    errors.install(app)
+    for module in (auth, candidate, examiner, supervisor, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI):
+    sweeper = asyncio.create_task(_sweep_overdue_sittings(app))
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+
+
+async def _sweep_overdue_sittings(app: FastAPI) -> None:
+    """Submit sittings at their deadline even when no browser is left to ask."""
+    interval = app.state.settings.expiry_sweep_seconds
+    while True:
+        try:
+            await asyncio.to_thread(_sweep_once, app)
+        except Exception:  # a failed sweep must not end the loop; the next one retries
+            log.exception("overdue-sitting sweep failed")
+        await asyncio.sleep(interval)
+
+
+def _sweep_once(app: FastAPI) -> int:
+    with Session(app.state.db, expire_on_commit=False) as session:
+        count = delivery.expire_overdue(session, app.state.clock())
+        session.commit()
+        return count

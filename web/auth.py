@@ -1,0 +1,125 @@
+"""Who may do what: role declarations on every route, sign-in, CSRF and login throttling.
+
+Every endpoint carries ``@allow(...)`` or ``@public``; the app-wide ``authorize``
+dependency refuses any route that declares nothing (fail closed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from limits import parse
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlmodel import Session
+
+from engine.models import Role, User
+from web.errors import CsrfError, Forbidden, LoginRequired
+
+F = TypeVar("F", bound=Callable[..., Any])
+ROLES_ATTR = "__allowed_roles__"
+PUBLIC = frozenset({"public"})
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def allow(*roles: Role) -> Callable[[F], F]:
+    """Declare the roles a route admits."""
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, ROLES_ATTR, frozenset(roles))
+        return endpoint
+
+    return mark
+
+
+def public(endpoint: F) -> F:
+    """Declare a route open to anyone, signed in or not."""
+    setattr(endpoint, ROLES_ATTR, PUBLIC)
+    return endpoint
+
+
+def declared_roles(endpoint: Callable[..., Any]) -> frozenset | None:
+    return getattr(endpoint, ROLES_ATTR, None)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        sent = (await request.form()).get(CSRF_FIELD)
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
+        raise CsrfError()
+
+
+def signed_in_user(request: Request, session: Session) -> User | None:
+    user_id = request.session.get("uid")
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active or request.session.get("role") != user.role:
+        request.session.clear()
+        return None
+    return user
+
+
+async def authorize(request: Request) -> None:
+    """App-wide dependency: enforce the route's declared roles and CSRF."""
+    endpoint = request.scope.get("endpoint")
+    roles = declared_roles(endpoint) if endpoint else None
+    if roles is None:
+        raise Forbidden()  # an undeclared route is closed to everyone
+    if request.method in UNSAFE_METHODS:
+        await check_csrf(request)
+    user = request.state.user
+    if roles is PUBLIC:
+        return
+    if user is None:
+        raise LoginRequired()
+    if user.role not in roles:
+        raise Forbidden()
+
+
+def sign_in(request: Request, user: User) -> None:
+    request.session.clear()  # a fresh session on sign-in defeats session fixation
+    request.session.update({"uid": user.id, "role": user.role.value, "csrf": secrets.token_urlsafe(32)})
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+class LoginThrottle:
+    """Failed sign-ins allowed per user name and per client address (moving window)."""
+
+    def __init__(self, limit: str, redis_url: str | None = None):
+        storage = storage_from_string(redis_url) if redis_url else MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._limit = parse(limit)
+
+    def _keys(self, username: str, client: str) -> tuple[str, str]:
+        return (f"user:{username.strip().lower()}", f"addr:{client}")
+
+    def allowed(self, username: str, client: str) -> bool:
+        return all(self._limiter.test(self._limit, "login", key) for key in self._keys(username, client))
+
+    def failed(self, username: str, client: str) -> None:
+        for key in self._keys(username, client):
+            self._limiter.hit(self._limit, "login", key)
+
+    def reset(self) -> None:
+        self._limiter.storage.reset()

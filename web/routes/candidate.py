@@ -1,0 +1,185 @@
+"""The candidate's pages: today's exams, one item per screen, review, submit, result."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session
+
+from engine import delivery
+from engine.errors import DeadlinePassedError
+from engine.models import CandidateSession, CandidateSessionStatus, Role, User
+from web.auth import allow
+from web.deps import current_user, get_db, now
+from web.templating import render
+
+router = APIRouter(prefix="/candidate")
+
+
+def _my_sitting(db: Session, user: User, sitting_id: int) -> CandidateSession:
+    candidate = delivery.candidate_for_user(db, user.id)
+    return delivery.owned_session(db, sitting_id, candidate.id)
+
+
+def _item_url(sitting_id: int, position: int) -> str:
+    return f"/candidate/sessions/{sitting_id}/items/{position}"
+
+
+def _result_url(sitting_id: int) -> str:
+    return f"/candidate/sessions/{sitting_id}/result"
+
+
+def _settled(db: Session, sitting: CandidateSession, at: datetime) -> bool:
+    """Submit an overdue sitting now; True when the sitting is over."""
+    if delivery.settle_if_overdue(db, sitting, at):
+        db.commit()
+    return sitting.status == CandidateSessionStatus.submitted
+
+
+@router.get("")
+@allow(Role.candidate)
+def my_exams(request: Request, db: Session = Depends(get_db), user: User = Depends(current_user),
+             at: datetime = Depends(now)):
+    """Today's and past exams of the signed-in candidate."""
+    candidate = delivery.candidate_for_user(db, user.id)
+    sittings = delivery.sittings_of(db, candidate.id)
+    for sitting, _session, _definition in sittings:
+        _settled(db, sitting, at)
+    return render(request, "candidate/home.html", {"candidate": candidate, "sittings": sittings, "now": at})
+
+
+@router.post("/sessions/{sitting_id}/start")
+@allow(Role.candidate)
+def start(sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
+          at: datetime = Depends(now)):
+    """Start the exam: the server fixes the deadline now."""
+    sitting = _my_sitting(db, user, sitting_id)
+    if sitting.status == CandidateSessionStatus.scheduled:
+        delivery.start(db, sitting, user.username, at)
+        db.commit()
+    return RedirectResponse(f"/candidate/sessions/{sitting_id}", status_code=303)
+
+
+@router.get("/sessions/{sitting_id}")
+@allow(Role.candidate)
+def resume(sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
+           at: datetime = Depends(now)):
+    """Resume where the candidate was."""
+    sitting = _my_sitting(db, user, sitting_id)
+    if _settled(db, sitting, at):
+        return RedirectResponse(_result_url(sitting_id), status_code=303)
+    if sitting.status == CandidateSessionStatus.scheduled:
+        return RedirectResponse("/candidate", status_code=303)
+    return RedirectResponse(_item_url(sitting_id, sitting.current_position), status_code=303)
+
+
+@router.get("/sessions/{sitting_id}/items/{position}")
+@allow(Role.candidate)
+def item_screen(request: Request, sitting_id: int, position: int, db: Session = Depends(get_db),
+                user: User = Depends(current_user), at: datetime = Depends(now)):
+    """One item per screen, with the navigator and the server's deadline."""
+    sitting = _my_sitting(db, user, sitting_id)
+    if _settled(db, sitting, at):
+        return RedirectResponse(_result_url(sitting_id), status_code=303)
+    if sitting.status == CandidateSessionStatus.scheduled:
+        return RedirectResponse("/candidate", status_code=303)
+    delivery.navigate(db, sitting, position)
+    db.commit()
+    return render(request, "candidate/item.html", _sitting_context(db, sitting, at, position), block="item")
+
+
+def _sitting_context(db: Session, sitting: CandidateSession, at: datetime, position: int) -> dict:
+    items = delivery.presented_items(db, sitting)
+    by_position = {item.position: item for item in items}
+    positions = [item.position for item in items]
+    index = positions.index(position)
+    return {
+        "sitting": sitting,
+        "definition": delivery.definition_of(db, sitting),
+        "items": items,
+        "item": by_position[position],
+        "previous": positions[index - 1] if index > 0 else None,
+        "next": positions[index + 1] if index + 1 < len(positions) else None,
+        "progress": delivery.progress_of(items),
+        "seconds_left": delivery.seconds_left(sitting, at),
+        "deadline_ms": int(sitting.deadline.timestamp() * 1000) if sitting.deadline else 0,
+        "server_now_ms": int(at.timestamp() * 1000),
+        "last_seq": delivery.last_client_seq(db, sitting),
+    }
+
+
+@router.post("/sessions/{sitting_id}/items/{position}/answer")
+@allow(Role.candidate)
+def answer(request: Request, sitting_id: int, position: int, seq: int = Form(),
+           answer: list[str] = Form(default=[]), db: Session = Depends(get_db),
+           user: User = Depends(current_user), at: datetime = Depends(now)):
+    """Store an answer at once (idempotent by sequence number); confirm what was stored."""
+    sitting = _my_sitting(db, user, sitting_id)
+    try:
+        receipt = delivery.record_answer(db, sitting, position, answer, seq, user.username, at)
+    except DeadlinePassedError:
+        db.commit()  # the refusal and the server-side submission are facts to keep
+        raise
+    db.commit()  # committed before the candidate is told it is stored
+    items = delivery.presented_items(db, sitting)
+    return render(request, "candidate/_saved.html",
+                  {"receipt": receipt, "item": next(i for i in items if i.position == position),
+                   "progress": delivery.progress_of(items), "sitting": sitting})
+
+
+@router.post("/sessions/{sitting_id}/items/{position}/flag")
+@allow(Role.candidate)
+def flag(request: Request, sitting_id: int, position: int, flagged: bool = Form(),
+         db: Session = Depends(get_db), user: User = Depends(current_user), at: datetime = Depends(now)):
+    """Mark an item for review, or clear the mark."""
+    sitting = _my_sitting(db, user, sitting_id)
+    delivery.set_flag(db, sitting, position, flagged, user.username, at)
+    db.commit()
+    if sitting.status == CandidateSessionStatus.submitted:
+        return RedirectResponse(_result_url(sitting_id), status_code=303)
+    items = delivery.presented_items(db, sitting)
+    return render(request, "candidate/_flag.html",
+                  {"item": next(i for i in items if i.position == position), "sitting": sitting,
+                   "progress": delivery.progress_of(items)})
+
+
+@router.get("/sessions/{sitting_id}/review")
+@allow(Role.candidate)
+def review(request: Request, sitting_id: int, db: Session = Depends(get_db),
+           user: User = Depends(current_user), at: datetime = Depends(now)):
+    """Overview before submission: unanswered and flagged items."""
+    sitting = _my_sitting(db, user, sitting_id)
+    if _settled(db, sitting, at):
+        return RedirectResponse(_result_url(sitting_id), status_code=303)
+    items = delivery.presented_items(db, sitting)
+    return render(request, "candidate/review.html", {
+        "sitting": sitting, "definition": delivery.definition_of(db, sitting), "items": items,
+        "progress": delivery.progress_of(items), "seconds_left": delivery.seconds_left(sitting, at),
+        "deadline_ms": int(sitting.deadline.timestamp() * 1000) if sitting.deadline else 0,
+        "server_now_ms": int(at.timestamp() * 1000)})
+
+
+@router.post("/sessions/{sitting_id}/submit")
+@allow(Role.candidate)
+def submit(sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
+           at: datetime = Depends(now)):
+    """Hand in the exam; scoring happens on the server."""
+    sitting = _my_sitting(db, user, sitting_id)
+    if sitting.status != CandidateSessionStatus.submitted:
+        delivery.submit(db, sitting, user.username, at)
+        db.commit()
+    return RedirectResponse(_result_url(sitting_id), status_code=303)
+
+
+@router.get("/sessions/{sitting_id}/result")
+@allow(Role.candidate)
+def result(request: Request, sitting_id: int, db: Session = Depends(get_db),
+           user: User = Depends(current_user), at: datetime = Depends(now)):
+    """Score on 0–100 and pass/fail."""
+    sitting = _my_sitting(db, user, sitting_id)
+    _settled(db, sitting, at)
+    outcome = delivery.result_of(db, sitting)
+    return render(request, "candidate/result.html", {"sitting": sitting, "result": outcome,
+                                                     "definition": delivery.definition_of(db, sitting)})

@@ -1,0 +1,7 @@
+"""Supervisor pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/supervisor")
