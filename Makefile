@@ -34,7 +34,7 @@ $(STAMPS)/frontend: package.json package-lock.json
 	@touch $@
 
 catalogs: $(STAMPS)/python
-	$(BIN)/pybabel compile --use-fuzzy -q -d web/translations -D messages
+	$(BIN)/pybabel -q compile --use-fuzzy -d web/translations -D messages
 
 i18n-extract: $(STAMPS)/python
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -o web/translations/messages.pot --no-location --sort-output --omit-header .
