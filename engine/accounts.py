@@ -16,6 +16,13 @@ MIN_PASSWORD_LENGTH = 8
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters (the test suite uses argon2's cheapest profile for speed)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

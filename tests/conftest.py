@@ -30,6 +30,17 @@ TEST_SECRET = "test-secret-" + "x" * 40
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Real argon2, cheapest parameters: hashing is exercised without costing seconds per test."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from engine import accounts
+
+    accounts.use_hasher(PasswordHasher.from_parameters(CHEAPEST))
+
+
 def unavailable(what: str, why: object) -> None:
     """Fail under CI (the real component is required there); skip on a laptop without it."""
     message = f"{what} is unreachable: {why}"
