@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from engine.models import AuditEntry, AuditHead
@@ -34,10 +36,7 @@ def entry_hash(prev_hash: str, at: datetime, actor: str, action: str, entity_typ
 def record(session: Session, actor: str, action: str, entity_type: str, entity_id: object,
            data: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with it)."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, last_hash=GENESIS_HASH, count=0)
-        session.add(head)
+    head = _locked_head(session)
     payload = json.loads(canonical(data or {}))  # store exactly what was hashed
     at = utcnow()
     digest = entry_hash(head.last_hash, at, actor, action, entity_type, str(entity_id), payload)
@@ -48,6 +47,17 @@ def record(session: Session, actor: str, action: str, entity_type: str, entity_i
     session.add(head)
     session.flush()
     return entry
+
+
+def _locked_head(session: Session) -> AuditHead:
+    """The chain head, row-locked until commit (SQLite's BEGIN IMMEDIATE already serializes)."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is not None:
+        return head
+    # First entry ever: several writers may race to create the head; exactly one wins.
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AuditHead).values(id=1, last_hash=GENESIS_HASH, count=0).on_conflict_do_nothing())
+    return session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
 
 
 @dataclass(frozen=True)
