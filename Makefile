@@ -37,7 +37,7 @@ catalogs: $(STAMPS)/python
 	$(BIN)/pybabel -q compile --use-fuzzy -d web/translations -D messages
 
 i18n-extract: $(STAMPS)/python
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -o web/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ -o web/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching --ignore-obsolete
 
 migrate: setup
