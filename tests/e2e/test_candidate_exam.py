@@ -1,0 +1,228 @@
+"""The candidate's exam in a real browser, against a real server process.
+
+Debian's chromium, driven by Playwright, signs in as the demo candidate, answers items
+(each answer confirmed by the server), flags one, reloads mid-exam and finds every
+answer still selected, switches the interface to English and back to Chinese, submits,
+and sees the score the keys say it earned. Screenshots go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from engine.models import SessionItem
+from itembank.models import Item, ItemVersion
+from web.db import make_engine
+
+pytestmark = pytest.mark.e2e
+
+LOGOUT_BUTTON = 'form[action="/logout"] button[type="submit"]'
+
+
+def expect(*args, **kwargs):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(*args, **kwargs)
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/login")
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(f"{username}-demo")
+    page.locator('form[action="/login"] button[type="submit"]').click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def presented_items(database_url: str, sitting_id: int) -> dict[int, tuple[str, list[str], list[str]]]:
+    """position -> (item type, option ids, key), read from the server's database."""
+    db = make_engine(database_url)
+    try:
+        with Session(db) as session:
+            rows = session.exec(
+                select(SessionItem.position, Item.item_type, ItemVersion.options, ItemVersion.key)
+                .join(ItemVersion, ItemVersion.id == SessionItem.item_version_id)
+                .join(Item, Item.id == ItemVersion.item_id)
+                .where(SessionItem.candidate_session_id == sitting_id)).all()
+    finally:
+        db.dispose()
+    return {position: (getattr(kind, "value", kind), [o["id"] for o in options], list(key))
+            for position, kind, options, key in rows}
+
+
+def show_item(page, position: int) -> None:
+    expect(page.get_by_test_id("item")).to_have_attribute("data-position", str(position))
+
+
+def choose(page, position: int, choices: list[str], truefalse: bool = False) -> None:
+    """Click the options and wait until the server confirms exactly this answer."""
+    show_item(page, position)
+    saved = page.locator('#save-status [data-testid="saved"]')
+    before = saved.get_attribute("data-seq") if saved.count() else None
+    for choice in choices:
+        option = page.get_by_test_id(f"option-{choice}")
+        if option.get_attribute("type") == "checkbox":
+            option.check()
+        else:
+            option.click()
+    # The confirmation names the stored answer: letters for choice items, the label for true/false.
+    if truefalse:
+        label = page.locator("label.option", has=page.get_by_test_id(f"option-{choices[0]}"))
+        shown = label.inner_text().strip()
+    else:
+        shown = ", ".join(sorted(choices))
+    expect(saved).to_have_attribute("data-position", str(position))
+    expect(saved).to_contain_text(shown)
+    seq = saved.get_attribute("data-seq")
+    assert seq and seq.isdigit() and seq != before, f"no fresh sequence number in the receipt ({before!r} -> {seq!r})"
+    expect(page.get_by_test_id(f"nav-{position}")).to_have_class(re.compile(r"\banswered\b"))
+
+
+def assert_selected(page, position: int, options: list[str], chosen: list[str]) -> None:
+    page.get_by_test_id(f"nav-{position}").click()
+    show_item(page, position)
+    for option in options:
+        box = page.get_by_test_id(f"option-{option}")
+        if option in chosen:
+            expect(box).to_be_checked()
+        else:
+            expect(box).not_to_be_checked()
+
+
+def test_candidate_sits_the_exam(new_page, live_server, screenshot_dir):
+    page = new_page()
+    sign_in(page, "candidate")
+    expect(page).to_have_url(re.compile(r"/candidate$"))
+    expect(page.locator(LOGOUT_BUTTON)).to_be_visible()
+
+    page.get_by_test_id("start-exam").click()
+    expect(page).to_have_url(re.compile(r"/candidate/sessions/\d+/items/1$"))
+    sitting_id = int(re.search(r"/sessions/(\d+)/", page.url).group(1))
+    items = presented_items(live_server.database_url, sitting_id)
+    assert len(items) == 20, f"the demo form has 20 items, the sitting has {len(items)}"
+    by_type: dict[str, list[int]] = {}
+    for position in sorted(items):
+        by_type.setdefault(items[position][0], []).append(position)
+    singles, multiple, truefalse = by_type["single"], by_type["multiple"][0], by_type["truefalse"][0]
+
+    def key(position: int) -> list[str]:
+        return items[position][2]
+
+    def wrong(position: int) -> list[str]:
+        return [next(o for o in items[position][1] if o not in key(position))]
+
+    # The timer counts down from the server's deadline: 30 minutes, started just now.
+    expect(page.get_by_test_id("time-left")).to_have_text(re.compile(r"^0:(29|30):\d\d$"))
+
+    # Item 1 right; item 2 first wrong, then changed to right; item 3 wrong and flagged.
+    first, second, third = singles[:3]
+    assert (first, second, third) == (1, 2, 3), "the demo form opens with three single-choice items"
+    answers = {first: key(first)}
+    choose(page, first, key(first))
+    page.get_by_test_id("next").click()
+    choose(page, second, wrong(second))
+    choose(page, second, key(second))
+    answers[second] = key(second)
+    page.get_by_test_id("next").click()
+    choose(page, third, wrong(third))
+    answers[third] = wrong(third)
+    page.get_by_test_id("flag").click()
+    expect(page.get_by_test_id("flag")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id(f"nav-{third}")).to_have_class(re.compile(r"\bflagged\b"))
+
+    # A multiple-choice item (all of its key) and a true/false item, reached by the navigator.
+    page.get_by_test_id(f"nav-{multiple}").click()
+    choose(page, multiple, key(multiple))
+    answers[multiple] = key(multiple)
+    page.get_by_test_id(f"nav-{truefalse}").click()
+    choose(page, truefalse, key(truefalse), truefalse=True)
+    answers[truefalse] = key(truefalse)
+    expect(page.get_by_test_id("progress").first).to_contain_text(re.compile(r"5\D+20"))
+
+    # Reload mid-exam: every answer is still selected, the flag and the position are kept.
+    page.reload()
+    show_item(page, truefalse)
+    expect(page.get_by_test_id("progress").first).to_contain_text(re.compile(r"5\D+20"))
+    expect(page.get_by_test_id(f"nav-{third}")).to_have_class(re.compile(r"\bflagged\b"))
+    for position, chosen in answers.items():
+        expect(page.get_by_test_id(f"nav-{position}")).to_have_class(re.compile(r"\banswered\b"))
+        assert_selected(page, position, items[position][1], chosen)
+    for position in set(items) - set(answers):
+        expect(page.get_by_test_id(f"nav-{position}")).not_to_have_class(re.compile(r"\banswered\b"))
+    # A fresh visit to the exam (as after a browser restart) resumes at the last item shown.
+    page.goto("/candidate")
+    page.get_by_test_id("resume-exam").click()
+    show_item(page, truefalse)
+
+    # English and back to Chinese, mid-exam; the exam state survives the switch.
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    zh_sign_out = page.locator(LOGOUT_BUTTON).inner_text().strip()
+    zh_heading = page.locator("#item-heading").inner_text().strip()
+    page.get_by_test_id("locale-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(LOGOUT_BUTTON)).to_have_text("Sign out")
+    expect(page.locator("#item-heading")).to_contain_text(f"Question {truefalse} of 20")
+    show_item(page, truefalse)
+    expect(page.get_by_test_id(f"option-{key(truefalse)[0]}")).to_be_checked()
+    page.get_by_test_id("locale-zh_CN").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_test_id("locale-en")).to_be_visible()
+    expect(page.locator(LOGOUT_BUTTON)).to_have_text(zh_sign_out)
+    expect(page.get_by_test_id(f"option-{key(truefalse)[0]}")).to_be_checked()
+    english_only = zh_sign_out == "Sign out" or zh_heading.startswith("Question ")
+    page.get_by_test_id(f"nav-{third}").click()
+    show_item(page, third)
+    page.screenshot(path=str(screenshot_dir / "candidate-item.png"), full_page=True)
+
+    # Review and submit: the score is what the keys say the answers earned.
+    last = max(items)
+    page.get_by_test_id(f"nav-{last}").click()
+    show_item(page, last)
+    page.get_by_test_id("review").click()
+    expect(page).to_have_url(re.compile(rf"/candidate/sessions/{sitting_id}/review$"))
+    expect(page.get_by_test_id("unanswered-warning")).to_contain_text(str(len(items) - len(answers)))
+    page.get_by_test_id("submit-exam").click()
+    expect(page).to_have_url(re.compile(rf"/candidate/sessions/{sitting_id}/result$"))
+    points = {"single": 1.0, "multiple": 2.0, "truefalse": 0.5}  # the demo form's points per type
+    possible = sum(points[kind] for kind, _options, _key in items.values())
+    earned = sum(points[items[p][0]] for p, chosen in answers.items() if sorted(chosen) == sorted(key(p)))
+    assert earned == 4.5 and possible == 22.0
+    score = earned * 100 / possible
+    expect(page.get_by_test_id("score")).to_have_text(f"{score:.1f}")
+    expect(page.get_by_test_id("verdict")).to_contain_text("60")
+    expect(page.locator("article.result")).to_have_class(re.compile(r"\bfail\b" if score < 60 else r"\bpass\b"))
+    page.screenshot(path=str(screenshot_dir / "candidate-result.png"), full_page=True)
+
+    # After submission the items are closed: any item link lands on the result.
+    page.goto(f"/candidate/sessions/{sitting_id}/items/1")
+    expect(page).to_have_url(re.compile(rf"/candidate/sessions/{sitting_id}/result$"))
+    assert page.js_errors == [], f"JavaScript errors in the candidate's pages: {page.js_errors}"
+
+    if english_only:
+        from web.i18n import translations
+
+        untranslated = translations("zh_CN").gettext("Sign out") == "Sign out"
+        assert untranslated, (f"the zh_CN catalog translates 'Sign out' but the page showed {zh_sign_out!r} "
+                              f"and heading {zh_heading!r}")
+        pytest.xfail("every other step passed, but the Chinese UI shows English text: the zh_CN catalog "
+                     "(web/translations/zh_CN/LC_MESSAGES/messages.po) has no translations yet")
+    assert zh_heading.startswith("第") or "题" in zh_heading, f"Chinese item heading expected, got {zh_heading!r}"
+
+
+@pytest.mark.parametrize(("username", "path", "shot"), [
+    ("examiner", "/examiner/items", "examiner-items.png"),
+    ("supervisor", "/supervisor", None),
+])
+def test_staff_start_pages(new_page, live_server, screenshot_dir, username, path, shot):
+    page = new_page()
+    sign_in(page, username)
+    response = page.goto(path)
+    assert response is not None and response.status < 500, f"{path} answered {response and response.status}"
+    # Signed in, not sent back to /login. (The pages themselves are being built: the test
+    # only refuses a server error and keeps a screenshot of what is there.)
+    expect(page).to_have_url(re.compile(re.escape(path) + r"$"))
+    if shot:
+        page.screenshot(path=str(screenshot_dir / shot), full_page=True)
+    assert page.js_errors == [], f"JavaScript errors on {path}: {page.js_errors}"
