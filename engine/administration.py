@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from engine import audit, delivery
 from engine.accounts import create_user
@@ -22,6 +22,7 @@ from engine.models import (
     Role,
     Room,
     TestCenter,
+    User,
 )
 
 
@@ -158,3 +159,83 @@ def roster(session: Session, exam_session_id: int, now: datetime) -> list[Roster
                                 sitting.status, progress.answered, progress.total,
                                 delivery.seconds_left(sitting, now), score))
     return lines
+
+
+# ---- look-ups for the administration and supervision pages ------------------------
+
+
+def users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(User.role, User.username)).all())
+
+
+def exam_definitions(session: Session) -> list[ExamDefinition]:
+    return list(session.exec(select(ExamDefinition).order_by(ExamDefinition.code)).all())
+
+
+@dataclass(frozen=True)
+class InstitutionBranch:
+    """An institution with its test centers, each with its rooms."""
+
+    institution: Institution
+    centers: list[tuple[TestCenter, list[Room]]]
+
+
+def institution_tree(session: Session) -> list[InstitutionBranch]:
+    rooms: dict[int, list[Room]] = {}
+    for room in session.exec(select(Room).order_by(Room.name)).all():
+        rooms.setdefault(room.test_center_id, []).append(room)
+    centers: dict[int, list[tuple[TestCenter, list[Room]]]] = {}
+    for center in session.exec(select(TestCenter).order_by(TestCenter.name)).all():
+        centers.setdefault(center.institution_id, []).append((center, rooms.get(center.id, [])))
+    return [InstitutionBranch(institution, centers.get(institution.id, []))
+            for institution in session.exec(select(Institution).order_by(Institution.kind, Institution.code)).all()]
+
+
+def room_choices(session: Session) -> list[tuple[Room, TestCenter, Institution]]:
+    rows = session.exec(
+        select(Room, TestCenter, Institution)
+        .join(TestCenter, col(TestCenter.id) == Room.test_center_id)
+        .join(Institution, col(Institution.id) == TestCenter.institution_id)
+        .order_by(Institution.code, TestCenter.name, Room.name)
+    ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def get_exam_session(session: Session, exam_session_id: int) -> ExamSession:
+    exam_session = session.get(ExamSession, exam_session_id)
+    if exam_session is None:
+        raise NotFoundError(f"exam session {exam_session_id} not found")
+    return exam_session
+
+
+@dataclass(frozen=True)
+class ExamSessionSummary:
+    exam_session: ExamSession
+    definition: ExamDefinition
+    room: Room
+    counts: dict[CandidateSessionStatus, int]
+
+    @property
+    def enrolled(self) -> int:
+        return sum(self.counts.values())
+
+
+def exam_session_summaries(session: Session, today: date) -> list[ExamSessionSummary]:
+    """Every exam session with its candidates counted by status; today's first, then the newest."""
+    counts: dict[int, dict[CandidateSessionStatus, int]] = {}
+    for exam_session_id, status, number in session.exec(
+            select(CandidateSession.exam_session_id, CandidateSession.status, func.count())
+            .group_by(CandidateSession.exam_session_id, CandidateSession.status)).all():
+        counts.setdefault(exam_session_id, {})[CandidateSessionStatus(status)] = number
+    rows = session.exec(
+        select(ExamSession, ExamDefinition, Room)
+        .join(ExamDefinition, col(ExamDefinition.id) == ExamSession.exam_definition_id)
+        .join(Room, col(Room.id) == ExamSession.room_id)
+        .order_by(col(ExamSession.starts_at).desc())
+    ).all()
+    summaries = [ExamSessionSummary(exam_session, definition, room,
+                                    {s: counts.get(exam_session.id, {}).get(s, 0) for s in CandidateSessionStatus})
+                 for exam_session, definition, room in rows]
+    todays = sorted((s for s in summaries if s.exam_session.starts_at.date() == today),
+                    key=lambda s: s.exam_session.starts_at)
+    return todays + [s for s in summaries if s.exam_session.starts_at.date() != today]

@@ -217,3 +217,29 @@ def appraisal_points(session: Session, occupation_id: int | None = None, level: 
     if level:
         query = query.where(AppraisalNode.level == level)
     return list(session.exec(query.order_by(AppraisalNode.code)).all())
+
+
+def appraisal_point(session: Session, point_id: int | None) -> AppraisalNode | None:
+    """The appraisal point with this id, or None when there is no such point."""
+    node = session.get(AppraisalNode, point_id) if point_id else None
+    return node if node is not None and node.kind == NodeKind.point else None
+
+
+@dataclass
+class PointGroup:
+    """The appraisal points of one occupation at one level, for a grouped picker."""
+
+    occupation: Occupation
+    level: Level
+    points: list[AppraisalNode]
+
+
+def appraisal_point_groups(session: Session) -> list[PointGroup]:
+    by_id = {o.id: o for o in occupations(session)}
+    groups: dict[tuple[int, str], PointGroup] = {}
+    for point in appraisal_points(session):
+        key = (point.occupation_id, point.level)
+        if key not in groups:
+            groups[key] = PointGroup(by_id[point.occupation_id], Level(point.level), [])
+        groups[key].points.append(point)
+    return sorted(groups.values(), key=lambda g: (g.occupation.code, list(Level).index(g.level)))
