@@ -18,7 +18,7 @@ Clock: the server advances in ticks of ``program.tick`` seconds. Processing tick
 5. a sample of every variable is recorded;
 6. sessions that pressed ``finish``, or all at the time limit, end;
 7. continuous dynamics are integrated to ``t + tick`` by fixed-step RK4 with
-   ``program.substeps`` steps, clamping to ranges after each step.
+   ``program.substeps`` steps, clamping to ranges at each stage and step.
 """
 
 from __future__ import annotations
@@ -369,6 +369,8 @@ class SimulationBatch:
         scratch, env = self._scratch, self._scratch_env
         scratch[:] = self.state
         scratch[:, self._ode_cols] = y
+        # stage values respect the ranges too (a level never dips below 0 mid-step)
+        np.clip(scratch, self.program.low, self.program.high, out=scratch)
         env["t"] = t
         self._recompute_derived(scratch, env, self._dynamic_derived)
         rates = np.empty_like(y)
