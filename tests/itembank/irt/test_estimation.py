@@ -66,6 +66,20 @@ class TestReferenceValues:
         assert np.all(res.bank.a == 1.0)
         assert np.allclose(res.bank.b[:, 0] / res.population.sd, self.LSAT6_RASCH_B, atol=0.01)
 
+    def test_science_grm_matches_mirt(self):
+        # mirt documentation example mirt(Science, 1) (graded): logLik -1608.87; items
+        # comfort, work and benefit as printed by coef() (slope, three intercepts).
+        from tests.itembank.irt.conftest import DATA_DIR
+        from itembank.irt.data import read_responses_csv
+
+        res = calibrate(read_responses_csv(DATA_DIR / "science.csv"), "grm")
+        assert res.loglik == pytest.approx(-1608.87, abs=0.01)
+        expected = {0: (1.042, 4.864, 2.640, -1.466), 1: (1.226, 2.924, 0.901, -2.267),
+                    3: (1.095, 3.348, 0.992, -1.688)}
+        for j, (a, *d) in expected.items():
+            assert res.bank.a[j] == pytest.approx(a, abs=0.01)
+            assert np.allclose(res.bank.d[j], d, atol=0.01)
+
     def test_1pl_equals_rasch_up_to_scale(self, lsat6):
         one = calibrate(lsat6, "1pl")
         rasch = calibrate(lsat6, "rasch")
