@@ -269,7 +269,22 @@ def _check_shape(root: ast.expr, limits: ExpressionLimits) -> None:
             raise ExpressionLimitError(
                 f"expression is nested deeper than {limits.max_depth} levels"
             )
+        _refuse_private(node)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _refuse_private(node: ast.AST) -> None:
+    """Reject dunder/private names up front: they are how sandbox escapes start."""
+    name = None
+    if isinstance(node, ast.Name):
+        name = node.id
+    elif isinstance(node, ast.Attribute):
+        name = node.attr
+    if name is not None and name.startswith("_"):
+        col = getattr(node, "col_offset", None)
+        raise ExpressionSyntaxError(
+            f"name {name!r} is not allowed", column=None if col is None else col + 1
+        )
 
 
 # ------------------------------------------------------------------- type checking
@@ -343,6 +358,8 @@ class _Checker:
         self.expect_numeric(right, node, op)
         if op == "**":
             self.check_exponent(right, node)
+            if isinstance(left, Const) and isinstance(right, Const):
+                return self.fold_power(left, right, node)
         both_int = left.type == INT and right.type == INT
         result = INT if both_int and op in ("+", "-", "*", "//", "%") else REAL
         return Binary(result, op, left, right)
@@ -354,6 +371,16 @@ class _Checker:
                 f"exponent {right.value:g} exceeds the limit of {self.limits.max_exponent:g}",
                 node,
             )
+
+    def fold_power(self, left: Const, right: Const, node: ast.AST) -> Node:
+        """Fold ``constant ** constant`` so towers like ``9 ** 9 ** 9`` hit the limit now."""
+        try:
+            value = float(left.value) ** float(right.value)
+        except (OverflowError, ZeroDivisionError):
+            raise self.fail(ExpressionLimitError, "constant power overflows", node) from None
+        if isinstance(value, complex) or not math.isfinite(value):
+            raise self.fail(ExpressionLimitError, "constant power is not a finite real number", node)
+        return Const(REAL, value)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Node:
         op = "and" if isinstance(node.op, ast.And) else "or"
@@ -436,6 +463,7 @@ class _Checker:
 
     def visit_Call(self, node: ast.Call) -> Node:
         if not isinstance(node.func, ast.Name):
+            self.check(node.func)  # names the forbidden construct (lambda, attribute, ...)
             raise self.fail(ExpressionSyntaxError, "only named functions can be called", node)
         name = node.func.id
         spec = FUNCTIONS.get(name)
