@@ -8,9 +8,10 @@ excluded). For item j the model-implied proportion in category k at score s is
 ``E_jks = Σ_q P_jk(θ_q) f_{−j}(s − k | θ_q) π_q / Σ_q f(s | θ_q) π_q``
 
 with the summed-score likelihoods f from the Lord–Wingersky recursion (f_{−j}: all
-items but j). Adjacent score groups are pooled from both tails until every expected
-count is at least ``min_expected`` (1 by default, as in mirt). ``S-X² = Σ (O − E)² / E``
-over groups and categories, ``df = groups · (K − 1) − free parameters of the item``.
+items but j). Sparse cells are pooled until every expected count is at least
+``min_expected`` (1 by default, as in mirt; see :func:`_pooled_chi_square`).
+``S-X² = Σ (O − E)² / E`` over cells; ``df`` = independent category contrasts minus
+the item's free parameters.
 
 lz*
 ---
@@ -74,9 +75,9 @@ def s_x2(data: ResponseData, bank: ItemBank, population: Population = Population
         expected = _expected_table(probs[:, j, : k[j]], rest, full, w)
         observed = np.zeros((max_sum + 1, k[j]))
         np.add.at(observed, (totals, x[:, j]), 1.0)
-        stats[j], groups = _pooled_chi_square(observed[1:max_sum], expected[1:max_sum],
-                                              min_expected)
-        dfs[j] = groups * (k[j] - 1) - _free_parameters(bank.models[j], int(k[j]))
+        stats[j], contrasts = _pooled_chi_square(observed[1:max_sum], expected[1:max_sum],
+                                                 min_expected)
+        dfs[j] = contrasts - _free_parameters(bank.models[j], int(k[j]))
     p = np.where(dfs > 0, chi2.sf(stats, np.maximum(dfs, 1)), np.nan)
     return ItemFitResult(bank.ids, stats, dfs, p, int(complete.sum()))
 
@@ -93,38 +94,82 @@ def _expected_table(pj, rest, full, w):
 
 
 def _pooled_chi_square(observed, proportions, min_expected):
-    """Pool adjacent score groups from both tails until expected counts ≥ min_expected."""
+    """Pearson X² and its number of independent contrasts after pooling sparse cells.
+
+    Dichotomous items: a score group with an expected count below ``min_expected`` is
+    pooled into its adjacent group with fewer persons (first such group first).
+    Polytomous items: score groups lacking some categories structurally are pooled
+    into the nearest complete group (Kang & Chen, 2008); then, within each group,
+    the sparsest category is pooled into its sparser neighbour until none is sparse.
+    Returns (statistic, contrasts); df = contrasts − item parameters.
+    """
     n = observed.sum(axis=1)
-    keep = n > 0
-    obs, exp = observed[keep], proportions[keep] * n[keep, None]
-    rows_o, rows_e = [list(r) for r in obs], [list(r) for r in exp]
-    rows_o, rows_e = _pool_from_start(rows_o, rows_e, min_expected)
-    rows_o, rows_e = _pool_from_start(rows_o[::-1], rows_e[::-1], min_expected)
-    o, e = np.array(rows_o), np.array(rows_e)
-    if o.size == 0:
-        return np.nan, 0
-    stat = float(np.sum((o - e) ** 2 / np.maximum(e, 1e-12)))
-    return stat, len(o)
+    obs, exp = observed.copy(), proportions * n[:, None]
+    k = obs.shape[1]
+    if k > 2:
+        obs, exp = _pool_incomplete_tails(obs, exp, k)
+    filled = obs.sum(axis=1) > 0
+    obs, exp = obs[filled], exp[filled]
+    if k == 2:
+        obs, exp = _pool_sparse_rows(obs, exp, min_expected)
+    stat, contrasts = 0.0, 0
+    for o_row, e_row in zip(obs, exp):
+        if k > 2:
+            o_row, e_row = _pool_sparse_categories(list(o_row), list(e_row), min_expected)
+        o_row, e_row = np.asarray(o_row), np.asarray(e_row)
+        pos = e_row > 0
+        stat += float(np.sum((o_row[pos] - e_row[pos]) ** 2 / e_row[pos]))
+        contrasts += max(int(pos.sum()) - 1, 0)
+    return stat, contrasts
 
 
-def _pool_from_start(rows_o, rows_e, min_expected):
-    out_o, out_e = [], []
-    acc_o = acc_e = None
-    for o, e in zip(rows_o, rows_e):
-        acc_o = np.array(o) if acc_o is None else acc_o + o
-        acc_e = np.array(e) if acc_e is None else acc_e + e
-        if acc_e.min() >= min_expected:
-            out_o.append(acc_o)
-            out_e.append(acc_e)
-            acc_o = acc_e = None
-    if acc_o is not None:
-        if out_o:
-            out_o[-1] = out_o[-1] + acc_o
-            out_e[-1] = out_e[-1] + acc_e
+def _pool_incomplete_tails(obs, exp, k):
+    low, high = k - 2, obs.shape[0] + 1 - k  # rows with every category possible
+    if high < low:
+        return obs[:0], exp[:0]
+    obs, exp = obs.copy(), exp.copy()
+    for arr in (obs, exp):
+        arr[low] += arr[:low].sum(axis=0)
+        if high > low:
+            arr[high] += arr[high + 1 :].sum(axis=0)
+    if high == low:
+        return obs[low : low + 1], exp[low : low + 1]
+    return obs[low : high + 1], exp[low : high + 1]
+
+
+def _pool_sparse_rows(obs, exp, min_expected):
+    threshold = min_expected * (1 - 1e-9)  # pooled expected totals carry rounding
+    obs, exp = list(obs), list(exp)
+    while len(exp) > 1:
+        sparse = [i for i, e in enumerate(exp) if e.min() < threshold]
+        if not sparse:
+            break
+        i = sparse[0]
+        if i == 0:
+            to = 1
+        elif i == len(exp) - 1:
+            to = i - 1
         else:
-            out_o.append(acc_o)
-            out_e.append(acc_e)
-    return out_o, out_e
+            to = i - 1 if obs[i - 1].sum() <= obs[i + 1].sum() else i + 1
+        obs[to], exp[to] = obs[to] + obs[i], exp[to] + exp[i]
+        del obs[i], exp[i]
+    return np.array(obs), np.array(exp)
+
+
+def _pool_sparse_categories(obs, exp, min_expected):
+    threshold = min_expected * (1 - 1e-9)
+    while len(exp) > 1 and min(exp) < threshold:
+        i = exp.index(min(exp))
+        if i == 0:
+            to = 1
+        elif i == len(exp) - 1:
+            to = i - 1
+        else:
+            to = i - 1 if exp[i - 1] <= exp[i + 1] else i + 1
+        obs[to] += obs[i]
+        exp[to] += exp[i]
+        del obs[i], exp[i]
+    return obs, exp
 
 
 # ---------------------------------------------------------------------------------------
