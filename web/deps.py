@@ -30,5 +30,5 @@ def current_user(request: Request) -> User:
     return user
 
 
-async def load_user(request: Request, db: Session = Depends(get_db)) -> None:
+def load_user(request: Request, db: Session = Depends(get_db)) -> None:
     request.state.user = signed_in_user(request, db)
