@@ -36,6 +36,11 @@ def _single_choice_form(point_id: int, **changes) -> dict:
     return form
 
 
+@pytest.fixture(autouse=True)
+def _english(client):
+    """Assertions read English text; the default locale's catalog is filled elsewhere."""
+    client.cookies.set("skillcert_locale", "en")
+
 @pytest.fixture
 def examiner(visitor, demo):
     return visitor.login("examiner")

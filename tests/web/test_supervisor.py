@@ -32,6 +32,11 @@ def _row(html: str, sitting: int) -> str:
     return match.group(0)
 
 
+@pytest.fixture(autouse=True)
+def _english(client):
+    """Assertions read English text; the default locale's catalog is filled elsewhere."""
+    client.cookies.set("skillcert_locale", "en")
+
 @pytest.fixture
 def supervisor(visitor, demo):
     return visitor.login("supervisor")
