@@ -318,7 +318,8 @@ class SimulationBatch:
             return
         row = self.state[i : i + 1]
         env = self._row_env(i, args)
-        values = [_as_column(a.expr.evaluate(env), 1) for a in effects]  # simultaneous
+        # evaluate every effect on the pre-action state before writing any (copies, not views)
+        values = [np.array(_as_column(a.expr.evaluate(env), 1)) for a in effects]
         for assignment, value in zip(effects, values):
             row[:, assignment.column] = value
         np.clip(row, self.program.low, self.program.high, out=row)
