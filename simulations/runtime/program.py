@@ -193,17 +193,15 @@ class Program:
     rubric: Rubric
     source_file: str = ""
     column: dict[str, int] = field(init=False)
+    names: tuple[str, ...] = field(init=False)
     low: np.ndarray = field(init=False, repr=False)
     high: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column", {v.name: i for i, v in enumerate(self.variables)})
+        object.__setattr__(self, "names", tuple(v.name for v in self.variables))
         object.__setattr__(self, "low", np.array([v.low for v in self.variables]))
         object.__setattr__(self, "high", np.array([v.high for v in self.variables]))
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(v.name for v in self.variables)
 
     @property
     def n_ticks(self) -> int:

@@ -54,26 +54,21 @@ class ScoringContext:
         if hit is not None:
             return hit
         if self._sample_env is None:
-            states = self.trace.states
-            env: dict[str, Any] = {name: states[:, j] for name, j in self.program.column.items()}
+            env: dict[str, Any] = dict(zip(self.program.names, self.trace.states.T))
             env["t"] = self.trace.times
             self._sample_env = env
-        with np.errstate(all="ignore"):
-            value = expr.evaluate(self._sample_env)
-        result = np.broadcast_to(np.asarray(value, dtype=bool), self.trace.times.shape)
+        result = _as_mask(expr.evaluate(self._sample_env), self.trace.times.shape[0])
         self._cache[expr.source] = result
         return result
 
     def over_actions(self, expr: CompiledExpression, records: Sequence[ActionRecord]) -> np.ndarray:
         """``expr`` evaluated on each record's pre-action state and arguments."""
-        states = np.stack([r.pre_state for r in records])
-        env: dict[str, Any] = {name: states[:, j] for name, j in self.program.column.items()}
+        states = np.array([r.pre_state for r in records])
+        env: dict[str, Any] = dict(zip(self.program.names, states.T))
         env["t"] = np.array([r.t for r in records])
         for name in records[0].encoded_args:
             env[name] = np.array([r.encoded_args[name] for r in records])
-        with np.errstate(all="ignore"):
-            value = expr.evaluate(env)
-        return np.broadcast_to(np.asarray(value, dtype=bool), (len(records),))
+        return _as_mask(expr.evaluate(env), len(records))
 
     def values_at(self, names: frozenset[str], row: np.ndarray) -> dict[str, Any]:
         variables = self.program.variables
@@ -85,6 +80,12 @@ class ScoringContext:
 
     def sample_values(self, names: frozenset[str], index: int) -> dict[str, Any]:
         return self.values_at(names, self.trace.states[index])
+
+
+def _as_mask(value: Any, n: int) -> np.ndarray:
+    if np.ndim(value) == 0:
+        return np.full(n, bool(value))
+    return np.asarray(value, dtype=bool)
 
 
 class Check(Protocol):
@@ -449,6 +450,11 @@ def _json_default(value: Any) -> Any:
 
 def score(program: Program, trace: Trace) -> ScoreSheet:
     """Evaluate ``program``'s rubric on ``trace``."""
+    with np.errstate(all="ignore"):
+        return _score(program, trace)
+
+
+def _score(program: Program, trace: Trace) -> ScoreSheet:
     ctx = ScoringContext(program, trace)
     rubric = program.rubric
     lines = tuple(_score_line(line, ctx) for line in rubric.lines)
