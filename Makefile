@@ -8,7 +8,7 @@ STAMPS := .stamps
 VENDOR := web/static/vendor
 DEMO_ENV := SKILLCERT_DEMO=true
 
-.PHONY: demo test setup serve migrate seed catalogs i18n-extract lint bench clean help
+.PHONY: demo test setup migrate seed catalogs i18n-extract lint bench clean help
 
 help:
 	@echo "make demo   set up, migrate, seed and serve on http://127.0.0.1:8000"
@@ -33,8 +33,11 @@ $(STAMPS)/frontend: package.json package-lock.json
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico/pico.min.css
 	@touch $@
 
-catalogs: $(STAMPS)/python
-	$(BIN)/pybabel -q compile --use-fuzzy -d web/translations -D messages
+catalogs: $(STAMPS)/catalogs
+
+$(STAMPS)/catalogs: $(STAMPS)/python $(wildcard web/translations/*/LC_MESSAGES/messages.po)
+	$(BIN)/pybabel -q compile -d web/translations -D messages
+	@touch $@
 
 i18n-extract: $(STAMPS)/python
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ -o web/translations/messages.pot --no-location --sort-output --omit-header .
