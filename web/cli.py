@@ -11,6 +11,7 @@ from engine import audit
 from engine.accounts import create_user
 from engine.errors import DeliveryError
 from engine.models import Role
+from web import cli_irt, cli_scenario
 from web.db import make_engine
 from web.settings import SettingsError, get_settings
 
@@ -23,6 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+cli_irt.register(app)  # calibrate, score, itemfit, dif, link
+cli_scenario.register(app)  # scenario validate / run
 
 
 def _fail(message: str) -> None:
