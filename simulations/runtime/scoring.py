@@ -16,6 +16,7 @@ times, which values — that goes on the score sheet.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -319,6 +320,20 @@ class TimedOutCheck:
     def evaluate(self, ctx: ScoringContext) -> Finding:
         holds = ctx.trace.ended_by == ENDED_BY_TIME_LIMIT
         return Finding(holds, int(holds), {"ended_by": ctx.trace.ended_by, "t": ctx.trace.end_time})
+
+
+@dataclass(frozen=True)
+class OvertimeCheck:
+    """Holds if the run ended after ``seconds``. Occurrences: started ``per``-second
+    periods beyond it (e.g. "over 10 min: minus 1 point per started minute")."""
+
+    seconds: float
+    per: float = 60.0
+
+    def evaluate(self, ctx: ScoringContext) -> Finding:
+        over = ctx.trace.end_time - self.seconds
+        periods = int(math.ceil(over / self.per - 1e-9)) if over > 0 else 0
+        return Finding(periods > 0, periods, {"end_t": ctx.trace.end_time, "over_s": max(over, 0.0), "periods": periods})
 
 
 @dataclass(frozen=True)

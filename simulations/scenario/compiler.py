@@ -63,6 +63,7 @@ from simulations.runtime.scoring import (
     NotCheck,
     OccurredCheck,
     OrderCheck,
+    OvertimeCheck,
     RejectedCheck,
     RespondCheck,
     Rubric,
@@ -463,7 +464,7 @@ class _Compiler:
 
     def check(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         for key in ("did", "never", "order", "respond", "hold", "duration", "ever", "always", "final",
-                    "event", "alarm", "rejected", "timed_out", "all", "any", "not"):
+                    "event", "alarm", "rejected", "overtime", "timed_out", "all", "any", "not"):
             if key in raw:
                 return getattr(self, "check_" + key)(path, raw)
         raise self.error(path, "unknown check")
@@ -552,6 +553,14 @@ class _Compiler:
 
     def check_rejected(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         return RejectedCheck(self.action_ref(path + ("rejected",), raw["rejected"], allow_any=True))
+
+    def check_overtime(self, path: FieldPath, raw: dict[str, Any]) -> Check:
+        seconds, per = float(raw["overtime"]), float(raw.get("per", 60.0))
+        if not 0 <= seconds < self.time_limit:
+            raise self.error(path + ("overtime",), f"{seconds:g} s must lie before the time limit of {self.time_limit:g} s; the line can never be met")
+        if per <= 0:
+            raise self.error(path + ("per",), "'per' must be more than 0 s")
+        return OvertimeCheck(seconds, per)
 
     def check_timed_out(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         return TimedOutCheck()

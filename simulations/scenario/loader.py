@@ -70,6 +70,7 @@ def load_text(text: str, file: str = "<scenario>") -> LoadedDocument:
             f"file larger than {MAX_FILE_BYTES // 1024} KiB", file=file, line=None, field=""
         )
     try:
+        _check_nesting(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -81,6 +82,25 @@ def load_text(text: str, file: str = "<scenario>") -> LoadedDocument:
         raise ScenarioError("the file is empty", file=file, line=1, field="")
     data = _build(node, (), source, set())
     return LoadedDocument(data, source)
+
+
+MAX_NESTING = 40
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Refuse absurdly deep documents before PyYAML's recursive composer sees them."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = event.start_mark.line + 1
+                raise ScenarioError(
+                    f"the document is nested more than {MAX_NESTING} levels deep",
+                    file=file, line=line, field="",
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def load_file(path: str | Path) -> LoadedDocument:

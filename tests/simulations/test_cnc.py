@@ -108,3 +108,10 @@ class TestOrderAndTolerance:
         assert awarded(sheet)["L3"] == 0
         warm = next(line for line in sheet.lines if line.id == "L3")
         assert warm.evidence["longest_s"] < 60
+
+    def test_each_started_minute_beyond_ten_is_deducted(self, cnc):
+        # finish at 725 s: 125 s over 600 s -> 3 started minutes -> 3 points
+        _, sheet, _ = drive(cnc, 5, operator(extra={265: ("load_program", None), 725: ("finish", None)}))
+        overtime = next(d for d in sheet.deductions if d.id == "D2")
+        assert overtime.evidence["periods"] == 3 and overtime.awarded == 3
+        assert sheet.total == 97.0 and not sheet.vetoed
