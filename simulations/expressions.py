@@ -605,6 +605,12 @@ def build_evaluator(tree: Node, limits: ExpressionLimits = DEFAULT_LIMITS) -> Ev
     if isinstance(tree, Call):
         impl = FUNCTIONS[tree.function].impl
         args = [build_evaluator(a, limits) for a in tree.args]
+        if len(args) == 1:
+            only = args[0]
+            return lambda env: impl(only(env))
+        if len(args) == 2:
+            first, second = args
+            return lambda env: impl(first(env), second(env))
         return lambda env: impl(*(a(env) for a in args))
     raise ExpressionSyntaxError(f"cannot compile {type(tree).__name__}")
 
@@ -636,5 +642,24 @@ def _binary_evaluator(tree: Binary, limits: ExpressionLimits) -> Evaluator:
             return np.power(np.asarray(left(env), dtype=float), exponent)
 
         return power
-    ufunc = _NUMPY_BINARY[tree.op]
+    return _specialized(_NUMPY_BINARY[tree.op], tree.left, tree.right, left, right)
+
+
+def _specialized(ufunc: Any, left_node: Node, right_node: Node, left: Evaluator, right: Evaluator) -> Evaluator:
+    """Inline constant and variable operands: the dynamics call these closures a lot."""
+    if isinstance(right_node, Const):
+        c = float(right_node.value)
+        if isinstance(left_node, Var):
+            name = left_node.name
+            return lambda env: ufunc(env[name], c)
+        return lambda env: ufunc(left(env), c)
+    if isinstance(left_node, Const):
+        c = float(left_node.value)
+        if isinstance(right_node, Var):
+            name = right_node.name
+            return lambda env: ufunc(c, env[name])
+        return lambda env: ufunc(c, right(env))
+    if isinstance(left_node, Var) and isinstance(right_node, Var):
+        a, b = left_node.name, right_node.name
+        return lambda env: ufunc(env[a], env[b])
     return lambda env: ufunc(left(env), right(env))

@@ -96,7 +96,8 @@ class SimulationBatch:
         self._draw_random(rngs)
         self._prepare_dynamics()
         self._samples: list[np.ndarray] = []
-        self._recompute_derived(self.state, self._env)
+        with np.errstate(all="ignore"):
+            self._recompute_derived(self.state, self._env)
 
     @classmethod
     def from_seeds(cls, program: Program, seeds: Iterable[int]) -> SimulationBatch:
@@ -323,13 +324,13 @@ class SimulationBatch:
         for assignment, value in zip(effects, values):
             row[:, assignment.column] = value
         np.clip(row, self.program.low, self.program.high, out=row)
-        self._recompute_derived(row, env)
+        with np.errstate(all="ignore"):
+            self._recompute_derived(row, env)
 
     def _recompute_derived(self, matrix: np.ndarray, env: dict[str, Any], which: Sequence[Assignment] | None = None) -> None:
-        n = matrix.shape[0]
-        with np.errstate(all="ignore"):
-            for assignment in self.program.derived if which is None else which:
-                matrix[:, assignment.column] = _as_column(assignment.expr.evaluate(env), n)
+        """Callers hold ``np.errstate(all="ignore")``; non-finite results are caught later."""
+        for assignment in self.program.derived if which is None else which:
+            matrix[:, assignment.column] = assignment.expr.evaluate(env)  # broadcasts scalars
 
     def _end_sessions(self, k: int) -> None:
         at_limit = k >= self.program.n_ticks
