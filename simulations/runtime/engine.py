@@ -24,6 +24,7 @@ Clock: the server advances in ticks of ``program.tick`` seconds. Processing tick
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -387,6 +388,18 @@ class SimulationBatch:
         raise NumericalError(f"the dynamics of {', '.join(bad)} diverged at t={self.time:g} s")
 
 
+@dataclass(frozen=True)
+class CandidateView:
+    """What the candidate's page shows: never hidden variables, never the rubric."""
+
+    time: float
+    remaining: float
+    values: dict[str, Any]
+    active_alarms: tuple[str, ...]
+    unacknowledged_alarms: tuple[str, ...]
+    ended: bool
+
+
 class Simulation:
     """One session: a batch of one, with a friendlier API."""
 
@@ -419,6 +432,19 @@ class Simulation:
 
     def values(self, *, include_hidden: bool = False) -> dict[str, Any]:
         return self.batch.values(0, include_hidden=include_hidden)
+
+    def view(self) -> CandidateView:
+        """The live state to push to the candidate's page."""
+        batch, program = self.batch, self.batch.program
+        standing = [a.id for j, a in enumerate(program.alarms) if batch.alarm_standing[0, j]]
+        return CandidateView(
+            time=batch.time,
+            remaining=max(0.0, program.time_limit - batch.time),
+            values=batch.values(0),
+            active_alarms=tuple(batch.active_alarms(0)),
+            unacknowledged_alarms=tuple(standing),
+            ended=batch.done,
+        )
 
     def run_to_end(self) -> Trace:
         self.batch.run()

@@ -195,3 +195,18 @@ class TestScoring:
         assert {line["id"] for line in data["lines"]} == {"L1", "L2", "L3", "L4", "L5"}
         assert data["vetoes"][0]["text"] == {"zh": "过热", "en": "overheat"}
         assert "总分" in sheet.render_text("zh") and "Total" in sheet.render_text("en")
+
+
+class TestCandidateView:
+    def test_view_hides_hidden_variables_and_tracks_alarms(self, lamp):
+        program = load_scenario_text(LAMP.replace("count: {type: int, range: [0, 10], initial: 0}", "count: {type: int, range: [0, 10], initial: 0, hidden: true}"))
+        simulation = Simulation.from_seed(program, 0)
+        simulation.act("switch_on")
+        simulation.advance(8)
+        view = simulation.view()
+        assert "count" not in view.values and view.values["power"] is True
+        assert view.time == 8.0 and view.remaining == 22.0
+        assert view.active_alarms == ("HI",) and view.unacknowledged_alarms == ("HI",)
+        simulation.act("acknowledge", {"alarm": "HI"})
+        simulation.advance()
+        assert simulation.view().unacknowledged_alarms == ()
