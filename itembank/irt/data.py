@@ -24,6 +24,7 @@ from .errors import DataError
 
 DENSE_FILL_THRESHOLD = 0.5
 DENSE_MAX_CELLS = 60_000_000
+MAX_SCORE = 1000
 
 
 @dataclass
@@ -194,31 +195,31 @@ def _recode(raw, items, n_items, item_ids, persons, categories):
         k = int(np.argmin(raw))
         raise DataError(f"negative score {raw[k]}", row=int(persons[k]) + 1,
                         column=item_ids[items[k]])
+    if raw.size and raw.max() > MAX_SCORE:
+        k = int(np.argmax(raw))
+        raise DataError(f"score {raw[k]} exceeds the largest allowed score {MAX_SCORE}",
+                        row=int(persons[k]) + 1, column=item_ids[items[k]])
+    width = int(raw.max()) + 1 if raw.size else 1
     if categories is None:
-        order = np.lexsort((raw, items))
-        pairs = np.unique(np.stack([items[order], raw[order]]), axis=1)
-        cats = [[] for _ in range(n_items)]
-        for j, v in pairs.T:
-            cats[j].append(int(v))
-        categories = tuple(tuple(c) for c in cats)
+        present = np.zeros(n_items * width, dtype=bool)
+        present[items * width + raw] = True
+        present = present.reshape(n_items, width)
+        categories = tuple(tuple(int(v) for v in np.flatnonzero(row)) for row in present)
     else:
         categories = tuple(tuple(int(v) for v in c) for c in categories)
         if len(categories) != n_items:
             raise DataError("categories must list one tuple per item")
-    scores = np.empty(raw.size, dtype=np.int64)
-    for j in range(n_items):
-        sel = items == j
-        if not sel.any():
-            continue
-        cats = np.asarray(categories[j], dtype=np.int64)
-        pos = np.searchsorted(cats, raw[sel])
-        pos_c = np.minimum(pos, max(cats.size - 1, 0))
-        bad = (cats.size == 0) | (cats[pos_c] != raw[sel])
-        if np.any(bad):
-            k = np.flatnonzero(sel)[np.argmax(bad)]
-            raise DataError(f"score {raw[k]} is not a category of this item {list(cats)}",
-                            row=int(persons[k]) + 1, column=item_ids[j])
-        scores[sel] = pos_c
+    top = max([width] + [c[-1] + 1 for c in categories if c])
+    lut = np.full((n_items, top), -1, dtype=np.int64)
+    for j, cats in enumerate(categories):
+        lut[j, list(cats)] = np.arange(len(cats))
+    scores = lut[items, raw] if raw.size else raw.copy()
+    bad = np.flatnonzero(scores < 0)
+    if bad.size:
+        k = bad[0]
+        j = int(items[k])
+        raise DataError(f"score {raw[k]} is not a category of this item {list(categories[j])}",
+                        row=int(persons[k]) + 1, column=item_ids[j])
     return scores, categories
 
 
