@@ -25,18 +25,30 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from simulations.runtime import SimulationBatch, score  # noqa: E402
-from simulations.runtime.program import Program  # noqa: E402
-from simulations.runtime.trace import Trace  # noqa: E402
-from simulations.scenarios import load_builtin  # noqa: E402
+from simulations.runtime import SimulationBatch, score
+from simulations.runtime.program import Program
+from simulations.runtime.trace import Trace
+from simulations.scenarios import load_builtin
 
 ELECTRICIAN_TICKET = [
-    (5, "don_ppe"), (15, "open_QF1"), (25, "check_QF1_open"), (40, "open_QS2"),
-    (55, "open_QS1"), (70, "test_tester"), (80, "verify_no_voltage"), (95, "apply_earth"),
-    (110, "hang_sign"), (200, "receive_work_end"), (220, "remove_earth"), (230, "remove_sign"),
-    (245, "close_QS1"), (260, "close_QS2"), (275, "close_QF1"), (290, "finish"),
+    (5, "don_ppe"),
+    (15, "open_QF1"),
+    (25, "check_QF1_open"),
+    (40, "open_QS2"),
+    (55, "open_QS1"),
+    (70, "test_tester"),
+    (80, "verify_no_voltage"),
+    (95, "apply_earth"),
+    (110, "hang_sign"),
+    (200, "receive_work_end"),
+    (220, "remove_earth"),
+    (230, "remove_sign"),
+    (245, "close_QS1"),
+    (260, "close_QS2"),
+    (275, "close_QF1"),
+    (290, "finish"),
 ]
 
 
@@ -58,7 +70,9 @@ def electrician_plans(n: int, rng: np.random.Generator) -> list[dict[int, list[t
     return plans
 
 
-def run_scripted(program: Program, seeds: list[int], plans: list[dict[int, list[tuple[str, dict]]]]) -> list[Trace]:
+def run_scripted(
+    program: Program, seeds: list[int], plans: list[dict[int, list[tuple[str, dict]]]]
+) -> list[Trace]:
     batch = SimulationBatch.from_seeds(program, seeds)
     while not batch.done:
         k = batch.tick_index
@@ -103,39 +117,67 @@ def run_cnc(program: Program, seeds: list[int], rng: np.random.Generator) -> lis
     typo = np.where(rng.random(n) < 0.1, rng.choice([0.03, 0.5], n), 0.0)
     skip_dry = rng.random(n) < 0.1
     plan = {
-        5: "main_power_on", 10: "release_estop", 15: "nc_power_on", 20: "close_door", 25: "home_X",
-        35: "home_Z", 45: "start_spindle", 115: "touch_off_Z", 120: "touch_off_X", 125: "stop_spindle",
-        130: "enter_offset_Z", 135: "enter_offset_X", 140: "load_program", 145: "dry_run",
-        150: "cycle_start", 260: "open_door", 265: "finish",
+        5: "main_power_on",
+        10: "release_estop",
+        15: "nc_power_on",
+        20: "close_door",
+        25: "home_X",
+        35: "home_Z",
+        45: "start_spindle",
+        115: "touch_off_Z",
+        120: "touch_off_X",
+        125: "stop_spindle",
+        130: "enter_offset_Z",
+        135: "enter_offset_X",
+        140: "load_program",
+        145: "dry_run",
+        150: "cycle_start",
+        260: "open_door",
+        265: "finish",
     }
     col = program.column
     while not batch.done:
         name = plan.get(batch.tick_index)
         for i in range(n):
-            if name is None or batch.sessions[i].end_tick is not None or (name == "dry_run" and skip_dry[i]):
+            if (
+                name is None
+                or batch.sessions[i].end_tick is not None
+                or (name == "dry_run" and skip_dry[i])
+            ):
                 continue
             args: dict = {}
             if name == "start_spindle":
                 args = {"speed": 600.0}
             elif name.startswith("enter_offset_"):
-                args = {"value": float(batch.state[i, col["measured_" + name[-1]]]) + float(typo[i])}
+                args = {
+                    "value": float(batch.state[i, col["measured_" + name[-1]]]) + float(typo[i])
+                }
             batch.submit(i, name, args)
         batch.advance()
     return batch.traces()
 
 
 def record_traces(total: int, rng: np.random.Generator) -> list[tuple[Program, Trace]]:
-    programs = {sid: load_builtin(sid) for sid in ("electrician-feeder-switching", "chemical-cstr-control", "cnc-lathe-startup")}
-    shares = {"electrician-feeder-switching": 0.4, "chemical-cstr-control": 0.3, "cnc-lathe-startup": 0.3}
+    programs = {
+        sid: load_builtin(sid)
+        for sid in ("electrician-feeder-switching", "chemical-cstr-control", "cnc-lathe-startup")
+    }
+    shares = {
+        "electrician-feeder-switching": 0.4,
+        "chemical-cstr-control": 0.3,
+        "cnc-lathe-startup": 0.3,
+    }
     runners: dict[str, Callable[[Program, list[int]], list[Trace]]] = {
-        "electrician-feeder-switching": lambda p, s: run_scripted(p, s, electrician_plans(len(s), rng)),
+        "electrician-feeder-switching": lambda p, s: run_scripted(
+            p, s, electrician_plans(len(s), rng)
+        ),
         "chemical-cstr-control": lambda p, s: run_cstr(p, s, rng),
         "cnc-lathe-startup": lambda p, s: run_cnc(p, s, rng),
     }
     recorded: list[tuple[Program, Trace]] = []
     seed = 0
     for sid, share in shares.items():
-        count = int(round(total * share)) if sid != "cnc-lathe-startup" else total - len(recorded)
+        count = round(total * share) if sid != "cnc-lathe-startup" else total - len(recorded)
         for start in range(0, count, 1000):
             seeds = list(range(seed, seed + min(1000, count - start)))
             seed += len(seeds)
@@ -158,9 +200,13 @@ def bench_scoring(n_traces: int, rng: np.random.Generator) -> None:
     totals = np.array([s.total for s in sheets])
     vetoed = sum(s.vetoed for s in sheets)
     print(f"scoring: {len(sheets)} traces recorded in {simulated:.1f} s (3 scenarios)")
-    print(f"scoring: {len(sheets) / wall:,.0f} traces/s wall ({wall * 1e6 / len(sheets):.0f} us/trace, CPU {cpu:.2f} s)"
-          f"  [target >= 2,000 traces/s]")
-    print(f"scoring: mean total {totals.mean():.1f}, {np.mean(totals == 100) * 100:.0f}% at 100, {vetoed} vetoed")
+    print(
+        f"scoring: {len(sheets) / wall:,.0f} traces/s wall ({wall * 1e6 / len(sheets):.0f} us/trace, CPU {cpu:.2f} s)"
+        f"  [target >= 2,000 traces/s]"
+    )
+    print(
+        f"scoring: mean total {totals.mean():.1f}, {np.mean(totals == 100) * 100:.0f}% at 100, {vetoed} vetoed"
+    )
 
 
 def bench_ticking(n_sims: int, n_ticks: int, rng: np.random.Generator) -> None:
@@ -183,10 +229,14 @@ def bench_ticking(n_sims: int, n_ticks: int, rng: np.random.Generator) -> None:
         batch.advance()
         tick_cpu.append(time.process_time() - cpu0)
     per_tick = np.array(tick_cpu)
-    print(f"ticking: {n_sims} concurrent CSTR sessions, {len(per_tick)} ticks of {program.tick:g} s, "
-          f"RK4 x {program.substeps} substeps, {len(program.ode)} ODEs + {len(program.derived)} derived")
-    print(f"ticking: CPU per tick mean {per_tick.mean() * 1e3:.1f} ms, p99 {np.percentile(per_tick, 99) * 1e3:.1f} ms"
-          f" -> {per_tick.mean() / program.tick:.3f} cores at 1 Hz  [target < 1 core]")
+    print(
+        f"ticking: {n_sims} concurrent CSTR sessions, {len(per_tick)} ticks of {program.tick:g} s, "
+        f"RK4 x {program.substeps} substeps, {len(program.ode)} ODEs + {len(program.derived)} derived"
+    )
+    print(
+        f"ticking: CPU per tick mean {per_tick.mean() * 1e3:.1f} ms, p99 {np.percentile(per_tick, 99) * 1e3:.1f} ms"
+        f" -> {per_tick.mean() / program.tick:.3f} cores at 1 Hz  [target < 1 core]"
+    )
 
 
 def main() -> None:

@@ -379,7 +379,9 @@ class _Checker:
         except (OverflowError, ZeroDivisionError):
             raise self.fail(ExpressionLimitError, "constant power overflows", node) from None
         if isinstance(value, complex) or not math.isfinite(value):
-            raise self.fail(ExpressionLimitError, "constant power is not a finite real number", node)
+            raise self.fail(
+                ExpressionLimitError, "constant power is not a finite real number", node
+            )
         return Const(REAL, value)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Node:
@@ -414,9 +416,7 @@ class _Checker:
             left, right = right, left
         if left.type.kind == "enum":
             return Binary(BOOL, op, left, self.resolve(right, left.type, node))
-        raise self.fail(
-            ExpressionTypeError, f"cannot compare {left.type} with {right.type}", node
-        )
+        raise self.fail(ExpressionTypeError, f"cannot compare {left.type} with {right.type}", node)
 
     def resolve(self, node_ir: Node, target: ValueType, node: ast.AST) -> Node:
         """Turn string literals into the index of their value in enum ``target``."""
@@ -475,7 +475,9 @@ class _Checker:
             raise self.fail(ExpressionSyntaxError, "keyword arguments not allowed", node)
         if not spec.min_args <= len(node.args) <= spec.max_args:
             raise self.fail(
-                ExpressionTypeError, f"{name}() takes {spec.min_args}..{spec.max_args} arguments", node
+                ExpressionTypeError,
+                f"{name}() takes {spec.min_args}..{spec.max_args} arguments",
+                node,
             )
         args = tuple(self.check(a) for a in node.args)
         for arg in args:
@@ -485,20 +487,20 @@ class _Checker:
 
     def expect_numeric(self, node_ir: Node, node: ast.AST, what: str) -> None:
         if not node_ir.type.is_numeric:
-            raise self.fail(
-                ExpressionTypeError, f"{what} needs numbers, got {node_ir.type}", node
-            )
+            raise self.fail(ExpressionTypeError, f"{what} needs numbers, got {node_ir.type}", node)
 
     def expect_bool(self, node_ir: Node, node: ast.AST, what: str) -> None:
         if node_ir.type != BOOL:
-            raise self.fail(ExpressionTypeError, f"{what} needs true/false, got {node_ir.type}", node)
+            raise self.fail(
+                ExpressionTypeError, f"{what} needs true/false, got {node_ir.type}", node
+            )
 
 
 # ---------------------------------------------------------------------- compilation
 
 
 def compile_expression(
-    source: str | bool | int | float,
+    source: str | bool | float,
     symbols: Mapping[str, ValueType],
     *,
     expect: ValueType | None = None,
@@ -517,10 +519,12 @@ def compile_expression(
         tree = _coerce(checker, tree, expect)
     if tree.type.kind == "literal":
         raise ExpressionTypeError(f"a text value needs an enum to compare or assign to: {text}")
-    return CompiledExpression(text, tree.type, tree, frozenset(_names(tree)), build_evaluator(tree, limits))
+    return CompiledExpression(
+        text, tree.type, tree, frozenset(_names(tree)), build_evaluator(tree, limits)
+    )
 
 
-def _literal_source(source: str | bool | int | float) -> str:
+def _literal_source(source: str | bool | float) -> str:
     if isinstance(source, bool):
         return "true" if source else "false"
     if isinstance(source, (int, float)):
@@ -600,7 +604,9 @@ def build_evaluator(tree: Node, limits: ExpressionLimits = DEFAULT_LIMITS) -> Ev
         ufunc = np.logical_and if tree.op == "and" else np.logical_or
         return _fold(ufunc, parts)
     if isinstance(tree, Choice):
-        test, then, orelse = (build_evaluator(n, limits) for n in (tree.test, tree.then, tree.orelse))
+        test, then, orelse = (
+            build_evaluator(n, limits) for n in (tree.test, tree.then, tree.orelse)
+        )
         return lambda env: np.where(test(env), then(env), orelse(env))
     if isinstance(tree, Call):
         impl = FUNCTIONS[tree.function].impl
@@ -645,7 +651,9 @@ def _binary_evaluator(tree: Binary, limits: ExpressionLimits) -> Evaluator:
     return _specialized(_NUMPY_BINARY[tree.op], tree.left, tree.right, left, right)
 
 
-def _specialized(ufunc: Any, left_node: Node, right_node: Node, left: Evaluator, right: Evaluator) -> Evaluator:
+def _specialized(
+    ufunc: Any, left_node: Node, right_node: Node, left: Evaluator, right: Evaluator
+) -> Evaluator:
     """Inline constant and variable operands: the dynamics call these closures a lot."""
     if isinstance(right_node, Const):
         c = float(right_node.value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,9 @@ INVALID_INPUT = 2
 
 def register(app: typer.Typer) -> None:
     """Add the ``scenario`` command group to ``app``."""
-    group = typer.Typer(help="Simulation scenarios: validate files, dry-run action lists.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Simulation scenarios: validate files, dry-run action lists.", no_args_is_help=True
+    )
     group.command("validate")(validate)
     group.command("run")(run)
     app.add_typer(group, name="scenario")
@@ -40,7 +42,7 @@ def _load(file: Path) -> Program:
         raise _fail(str(exc)) from None
 
 
-def validate(file: Path = typer.Argument(..., help="Scenario YAML file.")) -> None:
+def validate(file: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
     """Check a scenario file; print a summary or the first error with its line."""
     program = _load(file)
     rubric = program.rubric
@@ -65,11 +67,16 @@ def _read_actions(path: Path) -> Any:
 
 
 def run(
-    file: Path = typer.Argument(..., help="Scenario YAML file."),
-    actions: Path = typer.Option(..., "--actions", help='JSON list of {"t": s, "action": name, "args": {...}}.'),
-    out: Path = typer.Option(..., "--out", help="Where to write the score sheet (JSON)."),
-    seed: int = typer.Option(0, "--seed", help="Session seed (random disturbances, drawn values)."),
-    lang: str = typer.Option("zh", "--lang", help="Language of the printed sheet: zh or en."),
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    actions: Annotated[
+        Path,
+        typer.Option("--actions", help='JSON list of {"t": s, "action": name, "args": {...}}.'),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the score sheet (JSON).")],
+    seed: Annotated[int, typer.Option("--seed", help="Session seed (random draws).")] = 0,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the printed sheet: zh or en.")
+    ] = "zh",
 ) -> None:
     """Replay an action list on a scenario and write its score sheet."""
     program = _load(file)

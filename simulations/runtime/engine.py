@@ -154,7 +154,9 @@ class SimulationBatch:
     def done(self) -> bool:
         return all(s.end_tick is not None for s in self.sessions)
 
-    def submit(self, i: int, action: str, args: dict[str, Any] | None = None, t: float | None = None) -> None:
+    def submit(
+        self, i: int, action: str, args: dict[str, Any] | None = None, t: float | None = None
+    ) -> None:
         """Queue an action of session ``i``, applied at the tick boundary at or after ``t``."""
         session = self.sessions[i]
         if session.end_tick is not None or session.finishing:
@@ -267,7 +269,9 @@ class SimulationBatch:
             for i, j in np.argwhere(mask):
                 session = self.sessions[i]
                 if session.end_tick is None:
-                    session.occurrences.append(Occurrence(session.next_seq(), t, kind, alarms[j].id))
+                    session.occurrences.append(
+                        Occurrence(session.next_seq(), t, kind, alarms[j].id)
+                    )
 
     def _apply_queued(self, k: int, t: float) -> None:
         for i, session in enumerate(self.sessions):
@@ -285,13 +289,22 @@ class SimulationBatch:
         session = self.sessions[i]
         session.actions.append(
             ActionRecord(
-                session.next_seq(), t, logged.t, logged.action, dict(logged.args),
-                encoded, accepted, reason, pre_state,
+                session.next_seq(),
+                t,
+                logged.t,
+                logged.action,
+                dict(logged.args),
+                encoded,
+                accepted,
+                reason,
+                pre_state,
             )
         )
         if logged.action == ACKNOWLEDGE and accepted:
             alarm_id = logged.args["alarm"]
-            session.occurrences.append(Occurrence(session.next_seq(), t, "alarm_acknowledged", alarm_id))
+            session.occurrences.append(
+                Occurrence(session.next_seq(), t, "alarm_acknowledged", alarm_id)
+            )
 
     def _perform(self, i: int, name: str, encoded: dict[str, float]) -> tuple[bool, str]:
         if name == FINISH:
@@ -328,7 +341,9 @@ class SimulationBatch:
         with np.errstate(all="ignore"):
             self._recompute_derived(row, env)
 
-    def _recompute_derived(self, matrix: np.ndarray, env: dict[str, Any], which: Sequence[Assignment] | None = None) -> None:
+    def _recompute_derived(
+        self, matrix: np.ndarray, env: dict[str, Any], which: Sequence[Assignment] | None = None
+    ) -> None:
         """Callers hold ``np.errstate(all="ignore")``; non-finite results are caught later."""
         for assignment in self.program.derived if which is None else which:
             matrix[:, assignment.column] = assignment.expr.evaluate(env)  # broadcasts scalars
@@ -384,7 +399,11 @@ class SimulationBatch:
     def _check_finite(self) -> None:
         if np.isfinite(self.state[:, self._ode_cols]).all():
             return
-        bad = [self.program.ode[j].target for j in range(len(self._ode_cols)) if not np.isfinite(self.state[:, self._ode_cols[j]]).all()]
+        bad = [
+            self.program.ode[j].target
+            for j in range(len(self._ode_cols))
+            if not np.isfinite(self.state[:, self._ode_cols[j]]).all()
+        ]
         raise NumericalError(f"the dynamics of {', '.join(bad)} diverged at t={self.time:g} s")
 
 
@@ -403,7 +422,9 @@ class CandidateView:
 class Simulation:
     """One session: a batch of one, with a friendlier API."""
 
-    def __init__(self, program: Program, rng: np.random.Generator, *, seed: int | None = None) -> None:
+    def __init__(
+        self, program: Program, rng: np.random.Generator, *, seed: int | None = None
+    ) -> None:
         self.batch = SimulationBatch(program, [rng], seeds=[seed])
 
     @classmethod
@@ -463,7 +484,9 @@ def replay(program: Program, actions: Sequence[LoggedAction], seed: int) -> Trac
         while batch.tick_index < tick and not batch.done:
             batch.advance()
         if batch.done:
-            raise ActionLogError(f"action {logged.action!r} at t={logged.t:g} s comes after the session ended")
+            raise ActionLogError(
+                f"action {logged.action!r} at t={logged.t:g} s comes after the session ended"
+            )
         try:
             batch.submit(0, logged.action, logged.args, logged.t)
         except ActionRejectedError as exc:

@@ -99,7 +99,11 @@ class ArgumentSpec:
             if not isinstance(value, bool):
                 raise ActionRejectedError(f"{where} must be true or false")
             return float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise ActionRejectedError(f"{where} must be a number")
         if kind == "int" and float(value) != int(value):
             raise ActionRejectedError(f"{where} must be a whole number")
@@ -130,7 +134,9 @@ class ActionSpec:
         args = dict(args or {})
         unknown = set(args) - {a.name for a in self.args}
         if unknown:
-            raise ActionRejectedError(f"unknown argument(s) {', '.join(sorted(unknown))} for {self.name!r}")
+            raise ActionRejectedError(
+                f"unknown argument(s) {', '.join(sorted(unknown))} for {self.name!r}"
+            )
         encoded = {}
         for spec in self.args:
             if spec.name not in args:
@@ -206,11 +212,11 @@ class Program:
     @property
     def n_ticks(self) -> int:
         """Ticks until the time limit."""
-        return int(math.ceil(self.time_limit / self.tick - 1e-9))
+        return math.ceil(self.time_limit / self.tick - 1e-9)
 
     def tick_of(self, t: float) -> int:
         """The tick at which an action stamped ``t`` seconds is applied (next boundary)."""
-        return int(math.ceil(t / self.tick - 1e-9))
+        return math.ceil(t / self.tick - 1e-9)
 
     def decode_row(self, row: np.ndarray, *, include_hidden: bool = True) -> dict[str, Any]:
         return {

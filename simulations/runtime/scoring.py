@@ -94,7 +94,10 @@ class Check(Protocol):
 
 
 def _brief(records: Sequence[ActionRecord]) -> list[dict[str, Any]]:
-    return [{"t": r.t, "action": r.action, **({"args": r.args} if r.args else {})} for r in records[:MAX_EVIDENCE_ITEMS]]
+    return [
+        {"t": r.t, "action": r.action, **({"args": r.args} if r.args else {})}
+        for r in records[:MAX_EVIDENCE_ITEMS]
+    ]
 
 
 def _rising_edges(mask: np.ndarray) -> np.ndarray:
@@ -194,10 +197,15 @@ class RespondCheck:
             responses = [r for r in responses if r.args.get("alarm") == self.trigger_id]
         answers, missed = [], 0
         for t0, seq0 in self.trigger_times(ctx):
-            reply = next((r for r in responses if r.seq > seq0 and r.t - t0 <= self.within + 1e-9), None)
+            reply = next(
+                (r for r in responses if r.seq > seq0 and r.t - t0 <= self.within + 1e-9), None
+            )
             missed += reply is None
             answers.append({"trigger_t": t0, "response_t": reply.t if reply else None})
-        evidence = {"trigger": f"{self.trigger_kind} {self.trigger_id}", "responses": answers[:MAX_EVIDENCE_ITEMS]}
+        evidence = {
+            "trigger": f"{self.trigger_kind} {self.trigger_id}",
+            "responses": answers[:MAX_EVIDENCE_ITEMS],
+        }
         return Finding(missed == 0, missed, evidence)
 
 
@@ -218,7 +226,11 @@ class HoldCheck:
             window &= times <= self.end + 1e-9
         inside = values[window]
         achieved = float(inside.mean()) if inside.size else 0.0
-        evidence: dict[str, Any] = {"share": round(achieved, 4), "required": self.share, "samples": int(inside.size)}
+        evidence: dict[str, Any] = {
+            "share": round(achieved, 4),
+            "required": self.share,
+            "samples": int(inside.size),
+        }
         outside = np.flatnonzero(window & ~values)
         if outside.size:
             evidence["first_outside_t"] = float(times[outside[0]])
@@ -273,7 +285,13 @@ class AlwaysCheck:
 
 def _negated(expr: CompiledExpression) -> CompiledExpression:
     inner = expr.evaluate
-    return CompiledExpression(f"not ({expr.source})", expr.type, expr.tree, expr.names, lambda env: np.logical_not(inner(env)))
+    return CompiledExpression(
+        f"not ({expr.source})",
+        expr.type,
+        expr.tree,
+        expr.names,
+        lambda env: np.logical_not(inner(env)),
+    )
 
 
 @dataclass(frozen=True)
@@ -285,7 +303,10 @@ class FinalCheck:
     def evaluate(self, ctx: ScoringContext) -> Finding:
         values = ctx.over_samples(self.condition)
         holds = bool(values[-1])
-        evidence = {"t": float(ctx.trace.times[-1]), "values": ctx.sample_values(self.condition.names, -1)}
+        evidence = {
+            "t": float(ctx.trace.times[-1]),
+            "values": ctx.sample_values(self.condition.names, -1),
+        }
         return Finding(holds, int(holds), evidence)
 
 
@@ -308,8 +329,12 @@ class RejectedCheck:
     action: str
 
     def evaluate(self, ctx: ScoringContext) -> Finding:
-        refused = [r for r in ctx.trace.actions if not r.accepted and self.action in ("any", r.action)]
-        evidence = {"actions": [{**a, "reason": r.reason} for a, r in zip(_brief(refused), refused)]}
+        refused = [
+            r for r in ctx.trace.actions if not r.accepted and self.action in ("any", r.action)
+        ]
+        evidence = {
+            "actions": [{**a, "reason": r.reason} for a, r in zip(_brief(refused), refused)]
+        }
         return Finding(bool(refused), len(refused), evidence)
 
 
@@ -332,8 +357,12 @@ class OvertimeCheck:
 
     def evaluate(self, ctx: ScoringContext) -> Finding:
         over = ctx.trace.end_time - self.seconds
-        periods = int(math.ceil(over / self.per - 1e-9)) if over > 0 else 0
-        return Finding(periods > 0, periods, {"end_t": ctx.trace.end_time, "over_s": max(over, 0.0), "periods": periods})
+        periods = math.ceil(over / self.per - 1e-9) if over > 0 else 0
+        return Finding(
+            periods > 0,
+            periods,
+            {"end_t": ctx.trace.end_time, "over_s": max(over, 0.0), "periods": periods},
+        )
 
 
 @dataclass(frozen=True)
@@ -440,15 +469,23 @@ class ScoreSheet:
         heads = ("项目", "配分", "得分", "证据") if zh else ("Line", "Points", "Score", "Evidence")
         rows = [f"{self.scenario_id} v{self.scenario_version}", " | ".join(heads)]
         for line in self.lines:
-            rows.append(f"{line.id} {line.text[lang if lang == 'en' else 'zh']} | {line.points:g} | {line.awarded:g} | {_short(line.evidence)}")
+            rows.append(
+                f"{line.id} {line.text[lang if lang == 'en' else 'zh']} | {line.points:g} | {line.awarded:g} | {_short(line.evidence)}"
+            )
         for line in self.deductions:
             if line.awarded:
-                rows.append(f"{line.id} {line.text['en' if not zh else 'zh']} | -{line.points:g} | -{line.awarded:g} | {_short(line.evidence)}")
+                rows.append(
+                    f"{line.id} {line.text['en' if not zh else 'zh']} | -{line.points:g} | -{line.awarded:g} | {_short(line.evidence)}"
+                )
         for line in self.vetoes:
             if line.holds:
                 label = "否决" if zh else "VETO"
-                rows.append(f"{label} {line.id} {line.text['en' if not zh else 'zh']} | {_short(line.evidence)}")
-        verdict = ("合格" if self.passed else "不合格") if zh else ("pass" if self.passed else "fail")
+                rows.append(
+                    f"{label} {line.id} {line.text['en' if not zh else 'zh']} | {_short(line.evidence)}"
+                )
+        verdict = (
+            ("合格" if self.passed else "不合格") if zh else ("pass" if self.passed else "fail")
+        )
         rows.append(f"{'总分' if zh else 'Total'}: {self.total:g} / 100  ({verdict})")
         return "\n".join(rows)
 
@@ -503,7 +540,9 @@ def _score(program: Program, trace: Trace) -> ScoreSheet:
 def _score_line(line: RubricLine, ctx: ScoringContext) -> LineResult:
     found = line.check.evaluate(ctx)
     awarded = line.points if found.holds else 0.0
-    return LineResult(line.id, "score", line.text.as_dict(), line.points, awarded, found.holds, found.evidence)
+    return LineResult(
+        line.id, "score", line.text.as_dict(), line.points, awarded, found.holds, found.evidence
+    )
 
 
 def _deduction_line(line: RubricLine, ctx: ScoringContext) -> LineResult:
@@ -511,7 +550,15 @@ def _deduction_line(line: RubricLine, ctx: ScoringContext) -> LineResult:
     amount = line.points * found.occurrences
     if line.cap is not None:
         amount = min(amount, line.cap)
-    return LineResult(line.id, "deduction", line.text.as_dict(), line.points, float(amount), found.occurrences > 0, found.evidence)
+    return LineResult(
+        line.id,
+        "deduction",
+        line.text.as_dict(),
+        line.points,
+        float(amount),
+        found.occurrences > 0,
+        found.evidence,
+    )
 
 
 def _veto_line(line: RubricLine, ctx: ScoringContext) -> LineResult:

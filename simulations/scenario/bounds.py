@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Union
 
 from simulations.expressions import Binary, Call, Choice, Const, Logical, Node, Unary, Var
 
 Interval = tuple[float, float]
-Possible = Union[Interval, frozenset]
+Possible = Interval | frozenset
 ANY_NUMBER: Interval = (-math.inf, math.inf)
 ANY_BOOL = frozenset({False, True})
 
@@ -137,7 +136,13 @@ def _compare(op: str, left: Interval, right: Interval) -> frozenset:
     return frozenset(v for v, ok in ((True, can_true), (False, can_false)) if ok)
 
 
-_MONOTONE = {"exp": math.exp, "sqrt": math.sqrt, "log": math.log, "floor": math.floor, "ceil": math.ceil}
+_MONOTONE = {
+    "exp": math.exp,
+    "sqrt": math.sqrt,
+    "log": math.log,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
 
 
 def _call(tree: Call, bounds: Mapping[str, Possible]) -> Possible:
@@ -172,6 +177,9 @@ def _monotone(fn: object, arg: Interval) -> Interval:
         if hi < lo:
             return ANY_NUMBER
     try:
-        return (fn(lo) if math.isfinite(lo) else -math.inf, fn(hi) if math.isfinite(hi) else math.inf)  # type: ignore[operator]
+        return (
+            fn(lo) if math.isfinite(lo) else -math.inf,
+            fn(hi) if math.isfinite(hi) else math.inf,
+        )  # type: ignore[operator]
     except (OverflowError, ValueError):
         return ANY_NUMBER

@@ -25,6 +25,7 @@ from typing import Any
 from simulations.errors import ExpressionError, ScenarioError
 from simulations.expressions import (
     BOOL,
+    FUNCTIONS,
     INT,
     REAL,
     CompiledExpression,
@@ -32,7 +33,6 @@ from simulations.expressions import (
     ValueType,
     compile_expression,
     enum_type,
-    FUNCTIONS,
 )
 from simulations.runtime.program import (
     ACKNOWLEDGE,
@@ -70,7 +70,7 @@ from simulations.runtime.scoring import (
     RubricLine,
     TimedOutCheck,
 )
-from simulations.scenario.bounds import ANY_BOOL, ANY_NUMBER, Possible, can_be_true, possible_values
+from simulations.scenario.bounds import ANY_BOOL, Possible, can_be_true, possible_values
 from simulations.scenario.loader import FieldPath, LoadedDocument, SourceMap, load_file, load_text
 from simulations.scenario.schema import SchemaViolation, validate
 
@@ -132,11 +132,22 @@ class _Compiler:
         except ExpressionError as exc:
             raise self.error(path, f"{exc} in expression {str(source)[:80]!r}") from None
 
-    def condition(self, path: FieldPath, source: Any, extra: Mapping[str, ValueType] | None = None,
-                  extra_bounds: Mapping[str, Possible] | None = None, *, must_be_possible: bool = True) -> CompiledExpression:
+    def condition(
+        self,
+        path: FieldPath,
+        source: Any,
+        extra: Mapping[str, ValueType] | None = None,
+        extra_bounds: Mapping[str, Possible] | None = None,
+        *,
+        must_be_possible: bool = True,
+    ) -> CompiledExpression:
         compiled = self.expr(path, source, expect=BOOL, extra=extra)
-        if must_be_possible and not can_be_true(compiled.tree, {**self.bounds, **(extra_bounds or {})}):
-            raise self.error(path, f"condition {compiled.source!r} can never be true given the variables' ranges")
+        if must_be_possible and not can_be_true(
+            compiled.tree, {**self.bounds, **(extra_bounds or {})}
+        ):
+            raise self.error(
+                path, f"condition {compiled.source!r} can never be true given the variables' ranges"
+            )
         return compiled
 
     # ------------------------------------------------------------- compile
@@ -154,14 +165,25 @@ class _Compiler:
         rubric = self.compile_rubric(actions, events, alarms)
         clock = d.get("clock", {})
         program = Program(
-            id=d["id"], version=d["version"], title=_text(d["title"]),  # type: ignore[arg-type]
+            id=d["id"],
+            version=d["version"],
+            title=_text(d["title"]),  # type: ignore[arg-type]
             occupation=_text(d["occupation"]["name"]),  # type: ignore[arg-type]
-            occupation_code=d["occupation"].get("code", ""), level=d.get("level"),
+            occupation_code=d["occupation"].get("code", ""),
+            level=d.get("level"),
             instructions=_text(d["instructions"]),  # type: ignore[arg-type]
-            time_limit=self.time_limit, tick=float(clock.get("tick", 1.0)),
-            substeps=int(clock.get("substeps", 10)), variables=tuple(self.variables),
-            n_state=len(d["state"]), derived=derived, ode=ode, actions=actions,
-            controls=controls, events=events, alarms=alarms, rubric=rubric,
+            time_limit=self.time_limit,
+            tick=float(clock.get("tick", 1.0)),
+            substeps=int(clock.get("substeps", 10)),
+            variables=tuple(self.variables),
+            n_state=len(d["state"]),
+            derived=derived,
+            ode=ode,
+            actions=actions,
+            controls=controls,
+            events=events,
+            alarms=alarms,
+            rubric=rubric,
             source_file=self.source.file,
         )
         self.check_cost(program)
@@ -186,7 +208,9 @@ class _Compiler:
             raise self.error(path + ("values",), f"'values' only applies to enums, not {kind}")
         return {"bool": BOOL, "int": INT, "real": REAL}[kind]
 
-    def value_range(self, path: FieldPath, raw: dict[str, Any], kind: ValueType) -> tuple[float, float]:
+    def value_range(
+        self, path: FieldPath, raw: dict[str, Any], kind: ValueType
+    ) -> tuple[float, float]:
         if "range" not in raw:
             return (-math.inf, math.inf)
         if not kind.is_numeric:
@@ -202,8 +226,18 @@ class _Compiler:
             kind = self.declare(path, name, raw)
             low, high = self.value_range(path, raw, kind)
             initial = self.initial_value(path + ("initial",), raw["initial"], kind, low, high)
-            self.add_variable(VariableSpec(name, kind, raw.get("unit", ""), low, high, initial,
-                                           _text(raw.get("label")), raw.get("hidden", False)))
+            self.add_variable(
+                VariableSpec(
+                    name,
+                    kind,
+                    raw.get("unit", ""),
+                    low,
+                    high,
+                    initial,
+                    _text(raw.get("label")),
+                    raw.get("hidden", False),
+                )
+            )
 
     def add_variable(self, spec: VariableSpec) -> None:
         self.symbols[spec.name] = spec.type
@@ -217,28 +251,39 @@ class _Compiler:
         else:
             self.bounds[spec.name] = (spec.low, spec.high)
 
-    def initial_value(self, path: FieldPath, raw: Any, kind: ValueType, low: float, high: float) -> float | RandomValue:
+    def initial_value(
+        self, path: FieldPath, raw: Any, kind: ValueType, low: float, high: float
+    ) -> float | RandomValue:
         if isinstance(raw, dict):
             if not kind.is_numeric:
                 raise self.error(path, f"only numbers can have a random initial value, not {kind}")
             lo, hi = (float(v) for v in raw["between"])
             if not low <= lo <= hi <= high:
-                raise self.error(path, f"random range [{lo:g}, {hi:g}] must lie inside the range [{low:g}, {high:g}]")
+                raise self.error(
+                    path,
+                    f"random range [{lo:g}, {hi:g}] must lie inside the range [{low:g}, {high:g}]",
+                )
             return RandomValue(lo, hi, raw.get("step"))
         if kind.kind == "enum":
             if raw not in kind.values:
-                raise self.error(path, f"initial value {raw!r} is not one of {', '.join(kind.values)}")
+                raise self.error(
+                    path, f"initial value {raw!r} is not one of {', '.join(kind.values)}"
+                )
             return float(kind.values.index(raw))
         if kind == BOOL:
             if not isinstance(raw, bool):
-                raise self.error(path, f"initial value of a bool must be true or false, got {raw!r}")
+                raise self.error(
+                    path, f"initial value of a bool must be true or false, got {raw!r}"
+                )
             return float(raw)
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             raise self.error(path, f"initial value must be a number, got {raw!r}")
         if kind == INT and raw != int(raw):
             raise self.error(path, f"initial value of an int must be whole, got {raw!r}")
         if not low <= raw <= high:
-            raise self.error(path, f"initial value {raw:g} is outside the range [{low:g}, {high:g}]")
+            raise self.error(
+                path, f"initial value {raw:g} is outside the range [{low:g}, {high:g}]"
+            )
         return float(raw)
 
     def compile_derived(self) -> tuple[Assignment, ...]:
@@ -247,10 +292,25 @@ class _Compiler:
             path: FieldPath = ("derived", name)
             kind = self.declare(path, name, raw)
             low, high = self.value_range(path, raw, kind)
-            self.add_variable(VariableSpec(name, kind, raw.get("unit", ""), low, high, 0.0,
-                                           _text(raw.get("label")), raw.get("hidden", False), derived=True))
+            self.add_variable(
+                VariableSpec(
+                    name,
+                    kind,
+                    raw.get("unit", ""),
+                    low,
+                    high,
+                    0.0,
+                    _text(raw.get("label")),
+                    raw.get("hidden", False),
+                    derived=True,
+                )
+            )
         compiled = {
-            name: self.expr(("derived", name, "expr"), self.enum_literal(raw["expr"], self.symbols[name]), expect=self.symbols[name])
+            name: self.expr(
+                ("derived", name, "expr"),
+                self.enum_literal(raw["expr"], self.symbols[name]),
+                expect=self.symbols[name],
+            )
             for name, raw in raw_all.items()
         }
         order = self.derived_order(compiled)
@@ -277,8 +337,11 @@ class _Compiler:
             if state.get(name) == "done":
                 return
             if state.get(name) == "open":
-                cycle = chain[chain.index(name):] + [name]
-                raise self.error(("derived", name, "expr"), "derived variables depend on each other in a cycle: " + " -> ".join(cycle))
+                cycle = chain[chain.index(name) :] + [name]
+                raise self.error(
+                    ("derived", name, "expr"),
+                    "derived variables depend on each other in a cycle: " + " -> ".join(cycle),
+                )
             state[name] = "open"
             for dep in sorted(compiled[name].names & set(compiled)):
                 visit(dep, chain + [name])
@@ -318,7 +381,9 @@ class _Compiler:
         hint = difflib.get_close_matches(name, list(known), n=1)
         return f"unknown {what} {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
 
-    def compile_effects(self, path: FieldPath, raw: dict[str, Any], extra: Mapping[str, ValueType]) -> tuple[Assignment, ...]:
+    def compile_effects(
+        self, path: FieldPath, raw: dict[str, Any], extra: Mapping[str, ValueType]
+    ) -> tuple[Assignment, ...]:
         effects = []
         for target, value in raw.items():
             where = path + (target,)
@@ -327,22 +392,35 @@ class _Compiler:
             spec = self.variables[self.column[target]]
             if spec.derived:
                 raise self.error(where, f"{target!r} is derived and cannot be assigned")
-            expr = self.expr(where, self.enum_literal(value, spec.type), expect=spec.type, extra=extra)
+            expr = self.expr(
+                where, self.enum_literal(value, spec.type), expect=spec.type, extra=extra
+            )
             effects.append(Assignment(target, self.column[target], expr))
         return tuple(effects)
 
-    def compile_args(self, path: FieldPath, raw: dict[str, Any]) -> tuple[tuple[ArgumentSpec, ...], dict[str, ValueType], dict[str, Possible]]:
+    def compile_args(
+        self, path: FieldPath, raw: dict[str, Any]
+    ) -> tuple[tuple[ArgumentSpec, ...], dict[str, ValueType], dict[str, Possible]]:
         specs, types, bounds = [], {}, {}
         for name, arg in raw.items():
             where = path + (name,)
             if name in self.symbols or name in _RESERVED:
-                raise self.error(where, f"argument {name!r} clashes with a variable or reserved name")
+                raise self.error(
+                    where, f"argument {name!r} clashes with a variable or reserved name"
+                )
             kind = self.declare(where, name, arg)
             low, high = self.value_range(where, arg, kind)
             specs.append(ArgumentSpec(name, kind, low, high))
             types[name] = kind
-            bounds[name] = (low, high) if kind.is_numeric else (
-                ANY_BOOL if kind == BOOL else frozenset(float(i) for i in range(len(kind.values))))
+            bounds[name] = (
+                (low, high)
+                if kind.is_numeric
+                else (
+                    ANY_BOOL
+                    if kind == BOOL
+                    else frozenset(float(i) for i in range(len(kind.values)))
+                )
+            )
         return tuple(specs), types, bounds
 
     def compile_actions(self) -> dict[str, ActionSpec]:
@@ -367,8 +445,13 @@ class _Compiler:
         if alarms:
             ids = enum_type([a.id for a in alarms])
             arg = ArgumentSpec("alarm", ids)
-            builtin[ACKNOWLEDGE] = ActionSpec(ACKNOWLEDGE, Text("确认报警", "Acknowledge alarm"), (arg,), builtin=True)
-            self.action_args[ACKNOWLEDGE] = ({"alarm": ids}, {"alarm": frozenset(float(i) for i in range(len(alarms)))})
+            builtin[ACKNOWLEDGE] = ActionSpec(
+                ACKNOWLEDGE, Text("确认报警", "Acknowledge alarm"), (arg,), builtin=True
+            )
+            self.action_args[ACKNOWLEDGE] = (
+                {"alarm": ids},
+                {"alarm": frozenset(float(i) for i in range(len(alarms)))},
+            )
         return builtin
 
     def compile_controls(self, actions: dict[str, ActionSpec]) -> tuple[ControlSpec, ...]:
@@ -383,20 +466,37 @@ class _Compiler:
                     raise self.error(path + ("actions", j), self.unknown("action", name, actions))
             for j, name in enumerate(raw.get("shows", [])):
                 if name not in self.column:
-                    raise self.error(path + ("shows", j), self.unknown("variable", name, self.column))
+                    raise self.error(
+                        path + ("shows", j), self.unknown("variable", name, self.column)
+                    )
             if raw["kind"] in _NUMERIC_CONTROLS:
                 for j, name in enumerate(raw["actions"]):
                     if not any(a.type.is_numeric for a in actions[name].args):
-                        raise self.error(path + ("actions", j), f"a {raw['kind']} control needs an action with a numeric argument; {name!r} has none")
-            controls.append(ControlSpec(raw["id"], raw["kind"], _text(raw["label"]), tuple(raw["actions"]),  # type: ignore[arg-type]
-                                        tuple(raw.get("shows", [])), raw.get("group", "")))
+                        raise self.error(
+                            path + ("actions", j),
+                            f"a {raw['kind']} control needs an action with a numeric argument; {name!r} has none",
+                        )
+            controls.append(
+                ControlSpec(
+                    raw["id"],
+                    raw["kind"],
+                    _text(raw["label"]),
+                    tuple(raw["actions"]),  # type: ignore[arg-type]
+                    tuple(raw.get("shows", [])),
+                    raw.get("group", ""),
+                )
+            )
         return tuple(controls)
 
-    def check_reachable(self, actions: dict[str, ActionSpec], controls: tuple[ControlSpec, ...]) -> None:
+    def check_reachable(
+        self, actions: dict[str, ActionSpec], controls: tuple[ControlSpec, ...]
+    ) -> None:
         reachable = {name for control in controls for name in control.actions}
         for name, spec in actions.items():
             if not spec.builtin and name not in reachable:
-                raise self.error(("actions", name), f"action {name!r} cannot be triggered: no control lists it")
+                raise self.error(
+                    ("actions", name), f"action {name!r} cannot be triggered: no control lists it"
+                )
 
     # -------------------------------------------------------- events, alarms
 
@@ -408,7 +508,9 @@ class _Compiler:
                 raise self.error(path + ("id",), f"event id {raw['id']!r} used twice")
             seen.add(raw["id"])
             if ("at" in raw) == ("when" in raw):
-                raise self.error(path, "an event needs exactly one of 'at' (a time) or 'when' (a condition)")
+                raise self.error(
+                    path, "an event needs exactly one of 'at' (a time) or 'when' (a condition)"
+                )
             at: float | RandomValue | None = None
             when = None
             if "at" in raw:
@@ -428,7 +530,9 @@ class _Compiler:
         else:
             value = hi = float(raw)
         if hi > self.time_limit:
-            raise self.error(path, f"event time {hi:g} s is after the time limit {self.time_limit:g} s")
+            raise self.error(
+                path, f"event time {hi:g} s is after the time limit {self.time_limit:g} s"
+            )
         return value
 
     def compile_alarms(self) -> tuple[AlarmSpec, ...]:
@@ -439,12 +543,19 @@ class _Compiler:
                 raise self.error(path + ("id",), f"alarm id {raw['id']!r} used twice")
             seen.add(raw["id"])
             when = self.condition(path + ("when",), raw["when"])
-            alarms.append(AlarmSpec(raw["id"], when, raw.get("priority", "high"), _text(raw["text"])))  # type: ignore[arg-type]
+            alarms.append(
+                AlarmSpec(raw["id"], when, raw.get("priority", "high"), _text(raw["text"]))
+            )  # type: ignore[arg-type]
         return tuple(alarms)
 
     # ---------------------------------------------------------------- rubric
 
-    def compile_rubric(self, actions: dict[str, ActionSpec], events: tuple[EventSpec, ...], alarms: tuple[AlarmSpec, ...]) -> Rubric:
+    def compile_rubric(
+        self,
+        actions: dict[str, ActionSpec],
+        events: tuple[EventSpec, ...],
+        alarms: tuple[AlarmSpec, ...],
+    ) -> Rubric:
         raw = self.data["rubric"]
         self.rubric_names = (actions, {e.id for e in events}, {a.id for a in alarms})
         seen: set[str] = set()
@@ -458,13 +569,34 @@ class _Compiler:
                 seen.add(line["id"])
                 check = self.check(path + ("check",), line["check"])
                 points = float(line.get("points", line.get("deduct", 0.0)))
-                lines.append(RubricLine(line["id"], _text(line["text"]), kind, points, check, line.get("max")))  # type: ignore[arg-type]
+                lines.append(
+                    RubricLine(
+                        line["id"], _text(line["text"]), kind, points, check, line.get("max")
+                    )
+                )  # type: ignore[arg-type]
             groups.append(tuple(lines))
         return Rubric(groups[0], groups[1], groups[2], float(raw.get("pass_mark", 60.0)))
 
     def check(self, path: FieldPath, raw: dict[str, Any]) -> Check:
-        for key in ("did", "never", "order", "respond", "hold", "duration", "ever", "always", "final",
-                    "event", "alarm", "rejected", "overtime", "timed_out", "all", "any", "not"):
+        for key in (
+            "did",
+            "never",
+            "order",
+            "respond",
+            "hold",
+            "duration",
+            "ever",
+            "always",
+            "final",
+            "event",
+            "alarm",
+            "rejected",
+            "overtime",
+            "timed_out",
+            "all",
+            "any",
+            "not",
+        ):
             if key in raw:
                 return getattr(self, "check_" + key)(path, raw)
         raise self.error(path, "unknown check")
@@ -483,7 +615,9 @@ class _Compiler:
             where = self.condition(path + ("where",), raw["where"], types, bounds)
         by = raw.get("by")
         if by is not None and by < 0:
-            raise self.error(path + ("by",), f"deadline {by} s is before the start: the line can never be met")
+            raise self.error(
+                path + ("by",), f"deadline {by} s is before the start: the line can never be met"
+            )
         return DidCheck(name, where, None if by is None else float(by))
 
     def check_did(self, path: FieldPath, raw: dict[str, Any]) -> Check:
@@ -497,24 +631,31 @@ class _Compiler:
         for i, name in enumerate(names):
             self.action_ref(path + ("order", i), name)
             if name in names[:i]:
-                raise self.error(path + ("order", i), f"{name!r} appears twice; the order can never be satisfied")
+                raise self.error(
+                    path + ("order", i), f"{name!r} appears twice; the order can never be satisfied"
+                )
         return OrderCheck(tuple(names))
 
     def check_respond(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         response = self.did(path, raw, "respond")
-        (kind, ident), = raw["after"].items()
+        ((kind, ident),) = raw["after"].items()
         actions, events, alarms = self.rubric_names
         known = {"action": actions, "event": events, "alarm": alarms}[kind]
         if ident not in known:
             raise self.error(path + ("after", kind), self.unknown(kind, ident, list(known)))
         if raw["within"] <= 0:
-            raise self.error(path + ("within",), "'within' must be more than 0 s; the line can never be met")
+            raise self.error(
+                path + ("within",), "'within' must be more than 0 s; the line can never be met"
+            )
         return RespondCheck(response, kind, ident, float(raw["within"]))
 
     def window(self, path: FieldPath, raw: dict[str, Any]) -> tuple[float, float | None]:
         start, end = float(raw.get("from", 0.0)), raw.get("to")
         if start < 0 or start > self.time_limit:
-            raise self.error(path + ("from",), f"window start {start:g} s lies outside the run (0..{self.time_limit:g} s)")
+            raise self.error(
+                path + ("from",),
+                f"window start {start:g} s lies outside the run (0..{self.time_limit:g} s)",
+            )
         if end is not None and end <= start:
             raise self.error(path + ("to",), f"window [{start:g}, {end:g}] s is empty")
         return start, None if end is None else float(end)
@@ -522,14 +663,19 @@ class _Compiler:
     def check_hold(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         share = float(raw["share"])
         if not 0 < share <= 1:
-            raise self.error(path + ("share",), f"share {share:g} must lie in (0, 1]; the line can never be met")
+            raise self.error(
+                path + ("share",), f"share {share:g} must lie in (0, 1]; the line can never be met"
+            )
         start, end = self.window(path, raw)
         return HoldCheck(self.condition(path + ("hold",), raw["hold"]), share, start, end)
 
     def check_duration(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         seconds = float(raw["seconds"])
         if not 0 <= seconds <= self.time_limit:
-            raise self.error(path + ("seconds",), f"{seconds:g} s does not fit in the time limit of {self.time_limit:g} s")
+            raise self.error(
+                path + ("seconds",),
+                f"{seconds:g} s does not fit in the time limit of {self.time_limit:g} s",
+            )
         return DurationCheck(self.condition(path + ("duration",), raw["duration"]), seconds)
 
     def check_ever(self, path: FieldPath, raw: dict[str, Any]) -> Check:
@@ -543,12 +689,16 @@ class _Compiler:
 
     def check_event(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         if raw["event"] not in self.rubric_names[1]:
-            raise self.error(path + ("event",), self.unknown("event", raw["event"], list(self.rubric_names[1])))
+            raise self.error(
+                path + ("event",), self.unknown("event", raw["event"], list(self.rubric_names[1]))
+            )
         return OccurredCheck("event", raw["event"])
 
     def check_alarm(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         if raw["alarm"] not in self.rubric_names[2]:
-            raise self.error(path + ("alarm",), self.unknown("alarm", raw["alarm"], list(self.rubric_names[2])))
+            raise self.error(
+                path + ("alarm",), self.unknown("alarm", raw["alarm"], list(self.rubric_names[2]))
+            )
         return OccurredCheck("alarm_raised", raw["alarm"])
 
     def check_rejected(self, path: FieldPath, raw: dict[str, Any]) -> Check:
@@ -557,7 +707,10 @@ class _Compiler:
     def check_overtime(self, path: FieldPath, raw: dict[str, Any]) -> Check:
         seconds, per = float(raw["overtime"]), float(raw.get("per", 60.0))
         if not 0 <= seconds < self.time_limit:
-            raise self.error(path + ("overtime",), f"{seconds:g} s must lie before the time limit of {self.time_limit:g} s; the line can never be met")
+            raise self.error(
+                path + ("overtime",),
+                f"{seconds:g} s must lie before the time limit of {self.time_limit:g} s; the line can never be met",
+            )
         if per <= 0:
             raise self.error(path + ("per",), "'per' must be more than 0 s")
         return OvertimeCheck(seconds, per)
@@ -586,7 +739,10 @@ class _Compiler:
         per_tick = (derived + ode) * (stages + 1) + sum(size(a.when) for a in program.alarms)
         per_tick += sum(size(e.when) for e in program.events if e.when is not None)
         if per_tick > MAX_TICK_COST:
-            raise self.error(("dynamics",), f"about {per_tick} evaluation steps per tick exceed the limit of {MAX_TICK_COST}; reduce substeps or simplify")
+            raise self.error(
+                ("dynamics",),
+                f"about {per_tick} evaluation steps per tick exceed the limit of {MAX_TICK_COST}; reduce substeps or simplify",
+            )
 
 
 def _count(tree: Node) -> int:

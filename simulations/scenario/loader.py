@@ -75,7 +75,9 @@ def load_text(text: str, file: str = "<scenario>") -> LoadedDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise ScenarioError(f"YAML syntax error: {exc.problem}", file=file, line=line, field="") from None
+        raise ScenarioError(
+            f"YAML syntax error: {exc.problem}", file=file, line=line, field=""
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"YAML error: {exc}", file=file, line=None, field="") from None
     if node is None:
@@ -97,7 +99,9 @@ def _check_nesting(text: str, file: str) -> None:
                 line = event.start_mark.line + 1
                 raise ScenarioError(
                     f"the document is nested more than {MAX_NESTING} levels deep",
-                    file=file, line=line, field="",
+                    file=file,
+                    line=line,
+                    field="",
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
@@ -109,7 +113,9 @@ def load_file(path: str | Path) -> LoadedDocument:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ScenarioError(f"cannot read file: {exc.strerror}", file=str(path), line=None, field="") from None
+        raise ScenarioError(
+            f"cannot read file: {exc.strerror}", file=str(path), line=None, field=""
+        ) from None
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(
             f"file larger than {MAX_FILE_BYTES // 1024} KiB", file=str(path), line=None, field=""
@@ -134,7 +140,9 @@ def _build(node: yaml.Node, path: FieldPath, source: SourceMap, seen: set[int]) 
     return _build_scalar(node, path, source)
 
 
-def _build_mapping(node: yaml.MappingNode, path: FieldPath, source: SourceMap, seen: set[int]) -> dict[str, Any]:
+def _build_mapping(
+    node: yaml.MappingNode, path: FieldPath, source: SourceMap, seen: set[int]
+) -> dict[str, Any]:
     _check_tag(node, "tag:yaml.org,2002:map", path, source)
     result: dict[str, Any] = {}
     for key_node, value_node in node.value:
@@ -145,7 +153,10 @@ def _build_mapping(node: yaml.MappingNode, path: FieldPath, source: SourceMap, s
         if key in result:
             line = key_node.start_mark.line + 1
             raise ScenarioError(
-                f"duplicate key {key!r}", file=source.file, line=line, field=format_path(path + (key,))
+                f"duplicate key {key!r}",
+                file=source.file,
+                line=line,
+                field=format_path(path + (key,)),
             )
         child = path + (key,)
         source.lines[child] = key_node.start_mark.line + 1
@@ -161,7 +172,9 @@ def _build_scalar(node: yaml.Node, path: FieldPath, source: SourceMap) -> Any:
     try:
         return _SCALARS.construct_object(node)
     except (yaml.YAMLError, ValueError) as exc:
-        raise source.error(path, f"bad value {node.value!r}: {getattr(exc, 'problem', exc)}") from None
+        raise source.error(
+            path, f"bad value {node.value!r}: {getattr(exc, 'problem', exc)}"
+        ) from None
 
 
 def _check_tag(node: yaml.Node, expected: str, path: FieldPath, source: SourceMap) -> None:

@@ -99,7 +99,11 @@ class _Validator:
     def check_one_of(self, value: Any, options: list[Schema], path: FieldPath) -> None:
         candidates = [self.deref(o) for o in options]
         if isinstance(value, dict):
-            keyed = [o for o in candidates if set(o.get("required", ())) and set(o.get("required", ())) <= set(value)]
+            keyed = [
+                o
+                for o in candidates
+                if set(o.get("required", ())) and set(o.get("required", ())) <= set(value)
+            ]
             # pick the form whose distinguishing key is present, to give a precise message
             keyed.sort(key=lambda o: -len(o.get("required", ())))
             if keyed:
@@ -149,7 +153,10 @@ class _Validator:
         self.check_size(len(value), schema, "minLength", "maxLength", "characters", path)
         pattern = schema.get("pattern")
         if pattern and not re.search(pattern, value):
-            raise SchemaViolation(path, f"{value!r} is not a valid name here (letters, digits, _; must match {pattern})")
+            raise SchemaViolation(
+                path,
+                f"{value!r} is not a valid name here (letters, digits, _; must match {pattern})",
+            )
 
     def check_number(self, value: float, schema: Schema, path: FieldPath) -> None:
         if "minimum" in schema and value < schema["minimum"]:
@@ -157,10 +164,14 @@ class _Validator:
         if "maximum" in schema and value > schema["maximum"]:
             raise SchemaViolation(path, f"{value} is above the maximum {schema['maximum']}")
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            raise SchemaViolation(path, f"{value} must be greater than {schema['exclusiveMinimum']}")
+            raise SchemaViolation(
+                path, f"{value} must be greater than {schema['exclusiveMinimum']}"
+            )
 
     @staticmethod
-    def check_size(size: int, schema: Schema, low: str, high: str, what: str, path: FieldPath) -> None:
+    def check_size(
+        size: int, schema: Schema, low: str, high: str, what: str, path: FieldPath
+    ) -> None:
         if low in schema and size < schema[low]:
             raise SchemaViolation(path, f"needs at least {schema[low]} {what}")
         if high in schema and size > schema[high]:

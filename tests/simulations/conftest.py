@@ -48,9 +48,13 @@ def drive(
     submitted: list[LoggedAction] = []
     original = simulation.act
 
-    def recording_act(action: str, args: dict[str, Any] | None = None, t: float | None = None) -> None:
+    def recording_act(
+        action: str, args: dict[str, Any] | None = None, t: float | None = None
+    ) -> None:
         original(action, args, t)
-        submitted.append(LoggedAction(simulation.time if t is None else t, action, dict(args or {})))
+        submitted.append(
+            LoggedAction(simulation.time if t is None else t, action, dict(args or {}))
+        )
 
     simulation.act = recording_act  # type: ignore[method-assign]
     while not simulation.done:

@@ -9,12 +9,23 @@ from tests.simulations.conftest import awarded, drive
 def operator(*, skip=(), door_open_spindle=False, offset_error=0.0, open_door_at=260, extra=None):
     """A scripted operator that reads the touch-off values off the screen."""
     plan = {
-        5: ("main_power_on", None), 10: ("release_estop", None), 15: ("nc_power_on", None),
-        20: ("close_door", None), 25: ("home_X", None), 35: ("home_Z", None),
-        45: ("start_spindle", {"speed": 600}), 115: ("touch_off_Z", None), 120: ("touch_off_X", None),
-        125: ("stop_spindle", None), 130: ("enter_offset_Z", "Z"), 135: ("enter_offset_X", "X"),
-        140: ("load_program", None), 145: ("dry_run", None), 150: ("cycle_start", None),
-        open_door_at: ("open_door", None), 265: ("finish", None),
+        5: ("main_power_on", None),
+        10: ("release_estop", None),
+        15: ("nc_power_on", None),
+        20: ("close_door", None),
+        25: ("home_X", None),
+        35: ("home_Z", None),
+        45: ("start_spindle", {"speed": 600}),
+        115: ("touch_off_Z", None),
+        120: ("touch_off_X", None),
+        125: ("stop_spindle", None),
+        130: ("enter_offset_Z", "Z"),
+        135: ("enter_offset_X", "X"),
+        140: ("load_program", None),
+        145: ("dry_run", None),
+        150: ("cycle_start", None),
+        open_door_at: ("open_door", None),
+        265: ("finish", None),
     }
     if door_open_spindle:
         plan[20], plan[44] = ("home_X", None), ("close_door", None)
@@ -73,7 +84,9 @@ class TestVetoes:
         assert "V1" in sheet.triggered_vetoes and sheet.total == 0.0
 
     def test_door_opened_while_spindle_turns_is_vetoed(self, cnc):
-        _, sheet, _ = drive(cnc, 5, operator(extra={60: ("open_door", None), 61: ("close_door", None)}))
+        _, sheet, _ = drive(
+            cnc, 5, operator(extra={60: ("open_door", None), 61: ("close_door", None)})
+        )
         assert sheet.triggered_vetoes == ["V2"]
 
     def test_automatic_run_without_dry_run_is_vetoed(self, cnc):
@@ -104,14 +117,20 @@ class TestOrderAndTolerance:
         assert not sheet.vetoed and sheet.total == 70.0
 
     def test_short_warm_up_loses_the_warm_up_line(self, cnc):
-        _, sheet, _ = drive(cnc, 5, operator(extra={95: ("stop_spindle", None), 96: ("start_spindle", {"speed": 600})}))
+        _, sheet, _ = drive(
+            cnc,
+            5,
+            operator(extra={95: ("stop_spindle", None), 96: ("start_spindle", {"speed": 600})}),
+        )
         assert awarded(sheet)["L3"] == 0
         warm = next(line for line in sheet.lines if line.id == "L3")
         assert warm.evidence["longest_s"] < 60
 
     def test_each_started_minute_beyond_ten_is_deducted(self, cnc):
         # finish at 725 s: 125 s over 600 s -> 3 started minutes -> 3 points
-        _, sheet, _ = drive(cnc, 5, operator(extra={265: ("load_program", None), 725: ("finish", None)}))
+        _, sheet, _ = drive(
+            cnc, 5, operator(extra={265: ("load_program", None), 725: ("finish", None)})
+        )
         overtime = next(d for d in sheet.deductions if d.id == "D2")
         assert overtime.evidence["periods"] == 3 and overtime.awarded == 3
         assert sheet.total == 97.0 and not sheet.vetoed

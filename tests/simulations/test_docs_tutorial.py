@@ -16,8 +16,8 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text(
 
 @pytest.fixture(scope="module")
 def tutorial():
-    text = re.findall(r"```yaml\n(.*?)```", DOC, re.S)[0]
-    script = json.loads(re.findall(r"```json\n(.*?)```", DOC, re.S)[0])
+    text = re.findall(r"```yaml\n(.*?)```", DOC, re.DOTALL)[0]
+    script = json.loads(re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)[0])
     return load_scenario_text(text, "tank_fill.yaml"), script
 
 

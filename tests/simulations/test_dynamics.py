@@ -14,7 +14,9 @@ from simulations.runtime.trace import LoggedAction
 from simulations.scenario import load_scenario_text
 
 
-def ode_scenario(state: str, dynamics: str, *, substeps: int = 10, tick: float = 1.0, limit: float = 60) -> str:
+def ode_scenario(
+    state: str, dynamics: str, *, substeps: int = 10, tick: float = 1.0, limit: float = 60
+) -> str:
     return f"""
 id: ode
 version: 1
@@ -73,7 +75,9 @@ class TestAgainstAnalyticSolutions:
         state = "  x: {type: real, initial: 1.0}\n  v: {type: real, initial: 0.0}"
         errors = []
         for substeps in (2, 4, 8):
-            _, trace = run(ode_scenario(state, '  x: "v"\n  v: "-4.0 * x"', substeps=substeps, limit=20))
+            _, trace = run(
+                ode_scenario(state, '  x: "v"\n  v: "-4.0 * x"', substeps=substeps, limit=20)
+            )
             errors.append(abs(trace.column("x")[-1] - math.cos(40)))
         ratios = [errors[0] / errors[1], errors[1] / errors[2]]
         assert all(12 < r < 20 for r in ratios), ratios  # 2**4 = 16

@@ -7,10 +7,22 @@ import pytest
 from tests.simulations.conftest import awarded, run_script
 
 MODEL = [
-    (5, "don_ppe"), (15, "open_QF1"), (25, "check_QF1_open"), (40, "open_QS2"),
-    (55, "open_QS1"), (70, "test_tester"), (80, "verify_no_voltage"), (95, "apply_earth"),
-    (110, "hang_sign"), (200, "receive_work_end"), (220, "remove_earth"), (230, "remove_sign"),
-    (245, "close_QS1"), (260, "close_QS2"), (275, "close_QF1"), (290, "finish"),
+    (5, "don_ppe"),
+    (15, "open_QF1"),
+    (25, "check_QF1_open"),
+    (40, "open_QS2"),
+    (55, "open_QS1"),
+    (70, "test_tester"),
+    (80, "verify_no_voltage"),
+    (95, "apply_earth"),
+    (110, "hang_sign"),
+    (200, "receive_work_end"),
+    (220, "remove_earth"),
+    (230, "remove_sign"),
+    (245, "close_QS1"),
+    (260, "close_QS2"),
+    (275, "close_QF1"),
+    (290, "finish"),
 ]
 
 
@@ -72,7 +84,13 @@ class TestVetoes:
         assert "V2" in sheet.triggered_vetoes
 
     def test_earthing_a_live_line_is_vetoed(self, electrician):
-        script = [(5, "don_ppe"), (10, "test_tester"), (12, "verify_no_voltage"), (14, "apply_earth"), (20, "finish")]
+        script = [
+            (5, "don_ppe"),
+            (10, "test_tester"),
+            (12, "verify_no_voltage"),
+            (14, "apply_earth"),
+            (20, "finish"),
+        ]
         _, sheet = run_script(electrician, script)
         assert {"V2", "V3"} <= set(sheet.triggered_vetoes)
 

@@ -29,9 +29,19 @@ class TestEvaluation:
     @pytest.mark.parametrize(
         "source, expected",
         [
-            ("1 + 2 * 3", 7), ("2 ** 3 ** 2", 512), ("7 // 2", 3), ("7 % 4", 3), ("-x + 1", -1),
-            ("x / 4", 0.5), ("min(x, 5, 1)", 1), ("max(x, n)", 3), ("clamp(x * 10, 0, 15)", 15),
-            ("abs(-x)", 2), ("sqrt(16)", 4), ("floor(2.7) + ceil(2.1)", 5), ("sign(-x)", -1),
+            ("1 + 2 * 3", 7),
+            ("2 ** 3 ** 2", 512),
+            ("7 // 2", 3),
+            ("7 % 4", 3),
+            ("-x + 1", -1),
+            ("x / 4", 0.5),
+            ("min(x, 5, 1)", 1),
+            ("max(x, n)", 3),
+            ("clamp(x * 10, 0, 15)", 15),
+            ("abs(-x)", 2),
+            ("sqrt(16)", 4),
+            ("floor(2.7) + ceil(2.1)", 5),
+            ("sign(-x)", -1),
         ],
     )
     def test_arithmetic(self, source, expected):
@@ -40,9 +50,15 @@ class TestEvaluation:
     @pytest.mark.parametrize(
         "source, expected",
         [
-            ("x < n", True), ("1 < x < 3", True), ("1 < x < 2", False), ("on and x > 1", True),
-            ("not on or x == 2", True), ("pos == 'closed'", True), ("'open' == pos", False),
-            ("pos != 'open' and on", True), ("on == true", True),
+            ("x < n", True),
+            ("1 < x < 3", True),
+            ("1 < x < 2", False),
+            ("on and x > 1", True),
+            ("not on or x == 2", True),
+            ("pos == 'closed'", True),
+            ("'open' == pos", False),
+            ("pos != 'open' and on", True),
+            ("on == true", True),
         ],
     )
     def test_conditions(self, source, expected):
@@ -50,7 +66,9 @@ class TestEvaluation:
 
     def test_conditional_expression_selects_per_element(self):
         expr = compile_expression("x * 2 if on else -1.0", SYMBOLS)
-        result = expr.evaluate({"x": np.array([1.0, 2.0, 3.0]), "on": np.array([True, False, True])})
+        result = expr.evaluate(
+            {"x": np.array([1.0, 2.0, 3.0]), "on": np.array([True, False, True])}
+        )
         assert result.tolist() == [2.0, -1.0, 6.0]
 
     def test_enum_literal_compiles_to_the_value_index(self):
@@ -65,9 +83,13 @@ class TestEvaluation:
     @settings(max_examples=60, deadline=None)
     @given(a=st.floats(-1e6, 1e6), b=st.floats(-1e6, 1e6), c=st.floats(0.5, 1e3))
     def test_agrees_with_float_arithmetic(self, a, b, c):
-        expr = compile_expression("(a - b) * c + a / c - min(a, b) ** 2 / (c + 1)", {"a": REAL, "b": REAL, "c": REAL})
+        expr = compile_expression(
+            "(a - b) * c + a / c - min(a, b) ** 2 / (c + 1)", {"a": REAL, "b": REAL, "c": REAL}
+        )
         expected = (a - b) * c + a / c - min(a, b) ** 2 / (c + 1)
-        assert expr.evaluate({"a": a, "b": b, "c": c}) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+        assert expr.evaluate({"a": a, "b": b, "c": c}) == pytest.approx(
+            expected, rel=1e-12, abs=1e-9
+        )
 
 
 class TestRefusals:
@@ -101,7 +123,13 @@ class TestRefusals:
         ],
     )
     def test_refused_with_a_precise_message(self, source, error, message):
-        with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*").replace(".", r"\.")):
+        with pytest.raises(
+            error,
+            match=message.replace("(", r"\(")
+            .replace(")", r"\)")
+            .replace("*", r"\*")
+            .replace(".", r"\."),
+        ):
             compile_expression(source, SYMBOLS)
 
     def test_size_and_depth_limits(self):

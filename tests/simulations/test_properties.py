@@ -22,18 +22,28 @@ class TestExpressionFuzz:
         try:
             expr = compile_expression(text, SYMBOLS)
             with np.errstate(all="ignore"):
-                expr.evaluate({"x": np.array([1.5, -2.0]), "on": np.array([True, False]), "pos": np.array([0.0, 1.0])})
+                expr.evaluate(
+                    {
+                        "x": np.array([1.5, -2.0]),
+                        "on": np.array([True, False]),
+                        "pos": np.array([0.0, 1.0]),
+                    }
+                )
         except ExpressionError:
             pass  # refused with a message: the only acceptable failure
 
 
 class TestRandomCandidates:
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(
         steps=st.lists(st.tuples(st.integers(0, 1300), st.integers(0, 14)), max_size=25),
         seed=st.integers(0, 2**32 - 1),
     )
-    def test_any_action_sequence_scores_between_0_and_100_reproducibly(self, electrician, steps, seed):
+    def test_any_action_sequence_scores_between_0_and_100_reproducibly(
+        self, electrician, steps, seed
+    ):
         names = sorted(a for a in electrician.actions if a not in ("finish", "acknowledge"))
         log = [LoggedAction(float(t), names[i % len(names)]) for t, i in sorted(steps)]
         log = [a for a in log if a.t <= electrician.time_limit]

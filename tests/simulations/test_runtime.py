@@ -85,8 +85,12 @@ class TestClockAndActions:
 
     def test_arguments_are_checked_on_submission(self, lamp):
         simulation = Simulation.from_seed(lamp, 0)
-        for args, message in [({}, "missing argument"), ({"amount": 7}, r"in \[1, 3\]"),
-                              ({"amount": 1.5}, "whole number"), ({"amount": 1, "x": 1}, "unknown argument")]:
+        for args, message in [
+            ({}, "missing argument"),
+            ({"amount": 7}, r"in \[1, 3\]"),
+            ({"amount": 1.5}, "whole number"),
+            ({"amount": 1, "x": 1}, "unknown argument"),
+        ]:
             with pytest.raises(ActionRejectedError, match=message):
                 simulation.act("bump", args)
         with pytest.raises(ActionRejectedError, match="unknown action 'jump'"):
@@ -132,7 +136,9 @@ class TestActionLogParsing:
             parse_action_log(raw)
 
     def test_valid_log(self):
-        parsed = parse_action_log([{"t": 0, "action": "a"}, {"t": 1.5, "action": "b", "args": {"v": 1}}])
+        parsed = parse_action_log(
+            [{"t": 0, "action": "a"}, {"t": 1.5, "action": "b", "args": {"v": 1}}]
+        )
         assert parsed[1] == LoggedAction(1.5, "b", {"v": 1})
 
 
@@ -150,7 +156,9 @@ class TestEventsAndAlarms:
         assert len(fired) >= 2  # heat fell below 20 and rose again
 
     def test_alarm_raised_cleared_and_acknowledged(self, lamp):
-        trace = replay(lamp, log((1, "switch_on"), (7, "acknowledge", {"alarm": "HI"}), (8, "switch_off")), 0)
+        trace = replay(
+            lamp, log((1, "switch_on"), (7, "acknowledge", {"alarm": "HI"}), (8, "switch_off")), 0
+        )
         kinds = [(o.kind, o.t) for o in trace.occurrences if o.id == "HI"]
         assert kinds[0] == ("alarm_raised", 6.0)
         assert ("alarm_acknowledged", 7.0) in kinds
@@ -163,7 +171,13 @@ class TestEventsAndAlarms:
 
 class TestScoring:
     def test_good_run(self, lamp):
-        steps = log((1, "switch_on"), (7, "acknowledge", {"alarm": "HI"}), (8, "switch_off"), (9, "bump", {"amount": 2}), (20, "finish"))
+        steps = log(
+            (1, "switch_on"),
+            (7, "acknowledge", {"alarm": "HI"}),
+            (8, "switch_off"),
+            (9, "bump", {"amount": 2}),
+            (20, "finish"),
+        )
         sheet = score(lamp, replay(lamp, steps, 0))
         assert [line.holds for line in sheet.lines] == [True] * 5
         assert sheet.deductions[0].awarded == 3  # heat crossed 9 once
@@ -171,7 +185,13 @@ class TestScoring:
         assert not sheet.vetoed and sheet.passed
 
     def test_respond_too_late_and_forbidden_argument(self, lamp):
-        steps = log((1, "switch_on"), (8, "bump", {"amount": 3}), (10, "acknowledge", {"alarm": "HI"}), (11, "switch_off"), (20, "finish"))
+        steps = log(
+            (1, "switch_on"),
+            (8, "bump", {"amount": 3}),
+            (10, "acknowledge", {"alarm": "HI"}),
+            (11, "switch_off"),
+            (20, "finish"),
+        )
         sheet = score(lamp, replay(lamp, steps, 0))
         holds = {line.id: line.holds for line in sheet.lines}
         assert holds["L2"] is False and holds["L4"] is False
@@ -184,7 +204,14 @@ class TestScoring:
         assert sheet.total == 0.0 and sheet.total_before_veto > 0 and not sheet.passed
 
     def test_deduction_is_capped(self, lamp):
-        steps = log((1, "switch_on"), (6, "switch_off"), (12, "switch_on"), (16, "switch_off"), (22, "switch_on"), (26, "switch_off"))
+        steps = log(
+            (1, "switch_on"),
+            (6, "switch_off"),
+            (12, "switch_on"),
+            (16, "switch_off"),
+            (22, "switch_on"),
+            (26, "switch_off"),
+        )
         sheet = score(lamp, replay(lamp, steps, 0))
         assert sheet.deductions[0].evidence["count"] == 3 and sheet.deductions[0].awarded == 5
 
@@ -199,7 +226,12 @@ class TestScoring:
 
 class TestCandidateView:
     def test_view_hides_hidden_variables_and_tracks_alarms(self, lamp):
-        program = load_scenario_text(LAMP.replace("count: {type: int, range: [0, 10], initial: 0}", "count: {type: int, range: [0, 10], initial: 0, hidden: true}"))
+        program = load_scenario_text(
+            LAMP.replace(
+                "count: {type: int, range: [0, 10], initial: 0}",
+                "count: {type: int, range: [0, 10], initial: 0, hidden: true}",
+            )
+        )
         simulation = Simulation.from_seed(program, 0)
         simulation.act("switch_on")
         simulation.advance(8)

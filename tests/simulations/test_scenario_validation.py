@@ -81,14 +81,18 @@ class TestMessages:
 
     def test_wrong_type_is_described(self):
         error = self.reject("time_limit: 60", "time_limit: soon")
-        assert error.field == "time_limit" and "expected number, got the text 'soon'" in error.message
+        assert (
+            error.field == "time_limit" and "expected number, got the text 'soon'" in error.message
+        )
 
     def test_unknown_check_form_lists_the_forms(self):
         error = self.reject("check: {did: open_valve}", "check: {didd: open_valve}")
         assert "expected one of the forms: did, never, order" in error.message
 
     def test_duplicate_keys_are_refused(self):
-        error = self.reject("  open_valve:\n", "  open_valve:\n    label: {zh: a, en: b}\n  open_valve:\n")
+        error = self.reject(
+            "  open_valve:\n", "  open_valve:\n    label: {zh: a, en: b}\n  open_valve:\n"
+        )
         assert "duplicate key 'open_valve'" in error.message
 
     def test_yaml_syntax_error_has_a_line(self):
@@ -96,7 +100,9 @@ class TestMessages:
         assert "YAML syntax error" in error.message and error.line is not None
 
     def test_derived_variable_cannot_be_assigned(self):
-        text = self.BASE.replace("dynamics:", 'derived:\n  empty: {type: bool, expr: "level <= 0"}\ndynamics:')
+        text = self.BASE.replace(
+            "dynamics:", 'derived:\n  empty: {type: bool, expr: "level <= 0"}\ndynamics:'
+        )
         load_scenario_text(text, "x.yaml")  # declaring it is fine
         text = text.replace("effects: {valve: open}", "effects: {valve: open, empty: true}")
         with pytest.raises(ScenarioError, match="'empty' is derived and cannot be assigned"):
@@ -114,5 +120,7 @@ class TestMessages:
 class TestPublishedSchema:
     def test_schema_is_valid_json_with_the_top_level_sections(self):
         schema = scenario_schema()
-        assert {"state", "actions", "controls", "rubric", "dynamics", "events", "alarms"} <= set(schema["properties"])
+        assert {"state", "actions", "controls", "rubric", "dynamics", "events", "alarms"} <= set(
+            schema["properties"]
+        )
         json.dumps(schema)
