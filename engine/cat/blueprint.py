@@ -171,7 +171,7 @@ class CompiledBlueprint:
         keys = [tuple(self.matrix[:, j]) for j in range(n)]
         uniq = {k: i for i, k in enumerate(dict.fromkeys(keys))}
         self.cell = np.array([uniq[k] for k in keys], dtype=np.int64)
-        self.cell_rows = np.array(list(uniq), dtype=float).T.reshape(len(self.bounds), -1)
+        self.cell_rows = np.array(list(uniq), dtype=float).reshape(len(uniq), -1).T
         self.excluded = np.zeros(n, dtype=bool)
         for item_id in blueprint.exclude:
             if item_id in pos:

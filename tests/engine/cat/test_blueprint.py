@@ -1,0 +1,81 @@
+"""Blueprint parsing, violation checks and the shadow test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.cat import Blueprint, BlueprintError, CATBank
+
+from .banks import bank_2pl, blueprint_for
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return CATBank(bank_2pl(200, seed=8))
+
+
+class TestParsing:
+    def test_weights_become_floor_and_ceiling_counts(self):
+        bp = Blueprint.from_dict({"constraints": {"element": {"A": {"weight": 0.25},
+                                                              "B": 3, "C": {"min": 2}}}})
+        bounds = {b.name: (b.min, b.max) for b in bp.bounds(30)}
+        assert bounds == {"element=A": (7, 8), "element=B": (3, 3), "element=C": (2, 30)}
+
+    def test_min_above_max_is_refused(self):
+        bp = Blueprint.from_dict({"constraints": {"type": {"x": {"min": 5, "max": 2}}}})
+        with pytest.raises(BlueprintError, match="type=x"):
+            bp.bounds(10)
+
+    def test_unknown_items_are_refused(self, bank):
+        bp = Blueprint.from_dict({"items": {"nope": {"element": "A"}}})
+        with pytest.raises(BlueprintError, match="nope"):
+            bp.compile(bank.ids, 10)
+
+    def test_load_reads_json(self, tmp_path, bank):
+        path = tmp_path / "bp.json"
+        path.write_text(json.dumps({"length": 10, "exclude": [bank.ids[0]]}))
+        assert Blueprint.load(path).compile(bank.ids, 10).excluded[0]
+
+    def test_malformed_json_is_a_blueprint_error(self, tmp_path):
+        path = tmp_path / "bp.json"
+        path.write_text("{")
+        with pytest.raises(BlueprintError):
+            Blueprint.load(path)
+
+
+class TestShadowTest:
+    def test_the_shadow_test_meets_every_rule_and_prefers_high_criterion(self, bank):
+        bp = blueprint_for(bank.bank).compile(bank.ids, 30)
+        crit = bank.information(np.array([0.4]))[0]
+        free = bp.shadow_test(crit, np.zeros(0, dtype=np.int64))
+        assert free.size == 30
+        assert not bp.violations(free)
+        # every element quota is filled with that element's most informative items that
+        # the type bounds and enemy pairs allow: the test beats a random feasible one
+        rnd = bp.shadow_test(np.random.default_rng(0).random(bank.n_items),
+                             np.zeros(0, dtype=np.int64))
+        assert crit[free].sum() > crit[rnd].sum()
+
+    def test_shadow_test_keeps_the_answered_items(self, bank):
+        bp = blueprint_for(bank.bank).compile(bank.ids, 30)
+        answered = np.array([0, 3, 4])  # items 0 and 1 are enemies: 1 must stay out
+        crit = bank.information(np.array([0.0]))[0]
+        crit[answered] = -np.inf
+        crit[1] = 1e6
+        crit[[1]] = -np.inf  # the engine blocks enemies of answered items
+        free = bp.shadow_test(crit, answered)
+        assert not bp.violations(np.r_[answered, free])
+
+    def test_infeasible_completion_is_reported_as_none(self, bank):
+        bp = blueprint_for(bank.bank).compile(bank.ids, 30)
+        crit = bank.information(np.array([0.0]))[0]
+        crit[bp.matrix[0] > 0] = -np.inf  # no E1 item left
+        assert bp.shadow_test(crit, np.zeros(0, dtype=np.int64)) is None
+
+    def test_violations_name_the_broken_rules(self, bank):
+        bp = blueprint_for(bank.bank).compile(bank.ids, 30)
+        names = bp.violations(np.array([0, 1]))
+        assert "element=E1" in names and any(n.startswith("enemies") for n in names)
