@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from sqlmodel import Session, func, select
@@ -286,3 +287,50 @@ class TestOnlyAdmins:
         assert visitor.get("/admin").status_code == 403
         assert visitor.post("/admin/users", {"username": "x", "role": "admin", "password": "long-enough-1"}
                             ).status_code == 403
+
+
+class _FormControls(HTMLParser):
+    """Collects form controls that have no label, by id or by an enclosing <label>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_labels = 0
+        self.label_targets: set[str] = set()
+        self.controls: list[tuple[str | None, bool, str]] = []  # (id, inside a label, description)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "label":
+            self.open_labels += 1
+            if attributes.get("for"):
+                self.label_targets.add(attributes["for"])
+        elif tag in ("input", "select", "textarea") and attributes.get("type") not in ("hidden", "submit"):
+            if "aria-label" not in attributes:
+                self.controls.append((attributes.get("id"), self.open_labels > 0,
+                                      f"<{tag} name={attributes.get('name')!r}>"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.open_labels -= 1
+
+    def unlabelled(self) -> list[str]:
+        return [what for control_id, inside, what in self.controls
+                if not inside and control_id not in self.label_targets]
+
+
+class TestPagesAreLabelled:
+    def test_every_input_of_every_staff_page_has_a_label_in_the_default_locale(self, admin, db_engine, client):
+        client.cookies.set("skillcert_locale", "zh_CN")
+        exam_session_id = _first(db_engine, ExamSession).id
+        checked = 0
+        for path in ("/admin", "/admin/users", "/admin/institutions", "/admin/sessions",
+                     f"/admin/sessions/{exam_session_id}", "/examiner/items", "/examiner/items/new",
+                     "/examiner/items/1", "/supervisor", f"/supervisor/sessions/{exam_session_id}"):
+            page = admin.get(path)
+            assert page.status_code == 200, path
+            assert 'lang="zh-CN"' in page.text
+            controls = _FormControls()
+            controls.feed(page.text)
+            assert controls.unlabelled() == [], path
+            checked += len(controls.controls)
+        assert checked > 40, "the pages' form controls were found"
