@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from simulations.errors import (
+    ExpressionError,
     ExpressionLimitError,
     ExpressionSyntaxError,
     ExpressionTypeError,
@@ -297,7 +298,7 @@ class _Checker:
         self.symbols = symbols
         self.limits = limits
 
-    def fail(self, cls: type, message: str, node: ast.AST) -> Exception:
+    def fail(self, cls: type[ExpressionError], message: str, node: ast.AST) -> ExpressionError:
         col = getattr(node, "col_offset", None)
         return cls(message, column=None if col is None else col + 1)
 
@@ -306,7 +307,8 @@ class _Checker:
         if method is None:
             what = _FORBIDDEN_HINTS.get(type(node), type(node).__name__)
             raise self.fail(ExpressionSyntaxError, f"{what} not allowed in expressions", node)
-        return method(node)
+        result: Node = method(node)
+        return result
 
     def visit_Constant(self, node: ast.Constant) -> Node:
         value = node.value

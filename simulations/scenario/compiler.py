@@ -99,8 +99,12 @@ def compile_document(document: LoadedDocument) -> Program:
     return _Compiler(document.data, document.source).compile()
 
 
-def _text(raw: Mapping[str, str] | None) -> Text | None:
-    return None if raw is None else Text(raw["zh"], raw["en"])
+def _text(raw: Mapping[str, str]) -> Text:
+    return Text(raw["zh"], raw["en"])
+
+
+def _optional_text(raw: Mapping[str, str] | None) -> Text | None:
+    return None if raw is None else _text(raw)
 
 
 class _Compiler:
@@ -167,11 +171,11 @@ class _Compiler:
         program = Program(
             id=d["id"],
             version=d["version"],
-            title=_text(d["title"]),  # type: ignore[arg-type]
-            occupation=_text(d["occupation"]["name"]),  # type: ignore[arg-type]
+            title=_text(d["title"]),
+            occupation=_text(d["occupation"]["name"]),
             occupation_code=d["occupation"].get("code", ""),
             level=d.get("level"),
-            instructions=_text(d["instructions"]),  # type: ignore[arg-type]
+            instructions=_text(d["instructions"]),
             time_limit=self.time_limit,
             tick=float(clock.get("tick", 1.0)),
             substeps=int(clock.get("substeps", 10)),
@@ -234,7 +238,7 @@ class _Compiler:
                     low,
                     high,
                     initial,
-                    _text(raw.get("label")),
+                    _optional_text(raw.get("label")),
                     raw.get("hidden", False),
                 )
             )
@@ -300,7 +304,7 @@ class _Compiler:
                     low,
                     high,
                     0.0,
-                    _text(raw.get("label")),
+                    _optional_text(raw.get("label")),
                     raw.get("hidden", False),
                     derived=True,
                 )
@@ -436,7 +440,7 @@ class _Compiler:
             if "requires" in raw:
                 requires = self.condition(path + ("requires",), raw["requires"], types, bounds)
             effects = self.compile_effects(path + ("effects",), raw.get("effects", {}), types)
-            actions[name] = ActionSpec(name, _text(raw["label"]), args, requires, effects)  # type: ignore[arg-type]
+            actions[name] = ActionSpec(name, _text(raw["label"]), args, requires, effects)
         return actions
 
     def builtin_actions(self, alarms: tuple[AlarmSpec, ...]) -> dict[str, ActionSpec]:
@@ -481,7 +485,7 @@ class _Compiler:
                     raw["id"],
                     raw["kind"],
                     _text(raw["label"]),
-                    tuple(raw["actions"]),  # type: ignore[arg-type]
+                    tuple(raw["actions"]),
                     tuple(raw.get("shows", [])),
                     raw.get("group", ""),
                 )
@@ -518,7 +522,7 @@ class _Compiler:
             else:
                 when = self.condition(path + ("when",), raw["when"])
             effects = self.compile_effects(path + ("effects",), raw.get("effects", {}), {})
-            events.append(EventSpec(raw["id"], _text(raw.get("label")), at, when, effects))
+            events.append(EventSpec(raw["id"], _optional_text(raw.get("label")), at, when, effects))
         return tuple(events)
 
     def event_time(self, path: FieldPath, raw: Any) -> float | RandomValue:
@@ -545,7 +549,7 @@ class _Compiler:
             when = self.condition(path + ("when",), raw["when"])
             alarms.append(
                 AlarmSpec(raw["id"], when, raw.get("priority", "high"), _text(raw["text"]))
-            )  # type: ignore[arg-type]
+            )
         return tuple(alarms)
 
     # ---------------------------------------------------------------- rubric
@@ -573,7 +577,7 @@ class _Compiler:
                     RubricLine(
                         line["id"], _text(line["text"]), kind, points, check, line.get("max")
                     )
-                )  # type: ignore[arg-type]
+                )
             groups.append(tuple(lines))
         return Rubric(groups[0], groups[1], groups[2], float(raw.get("pass_mark", 60.0)))
 
@@ -598,7 +602,8 @@ class _Compiler:
             "not",
         ):
             if key in raw:
-                return getattr(self, "check_" + key)(path, raw)
+                check: Check = getattr(self, "check_" + key)(path, raw)
+                return check
         raise self.error(path, "unknown check")
 
     def action_ref(self, path: FieldPath, name: str, *, allow_any: bool = False) -> str:

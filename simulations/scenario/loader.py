@@ -96,7 +96,8 @@ def _check_nesting(text: str, file: str) -> None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_NESTING:
-                line = event.start_mark.line + 1
+                mark = event.start_mark
+                line = mark.line + 1 if mark is not None else None
                 raise ScenarioError(
                     f"the document is nested more than {MAX_NESTING} levels deep",
                     file=file,

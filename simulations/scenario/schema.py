@@ -34,7 +34,8 @@ class SchemaViolation(Exception):
 def scenario_schema() -> Schema:
     """The published scenario JSON Schema."""
     text = resources.files("simulations.schema").joinpath("scenario.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: Schema = json.loads(text)
+    return schema
 
 
 def validate(document: Any, schema: Schema | None = None) -> None:
