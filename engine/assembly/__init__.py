@@ -1,0 +1,18 @@
+"""Automated assembly of parallel fixed forms as a 0-1 program (pure numpy/scipy).
+
+See :func:`assemble_forms`; infeasible specifications raise
+:class:`InfeasibleAssemblyError` naming each constraint group that cannot be met and
+by how much.
+"""
+
+from .assembler import (
+    AssembledForms,
+    AssemblyError,
+    AssemblyOptions,
+    ConstraintShortfall,
+    InfeasibleAssemblyError,
+    assemble_forms,
+)
+
+__all__ = ["AssembledForms", "AssemblyError", "AssemblyOptions", "ConstraintShortfall",
+           "InfeasibleAssemblyError", "assemble_forms"]
