@@ -131,6 +131,19 @@ class Trace:
     def column(self, name: str) -> np.ndarray:
         return self.states[:, self.names.index(name)]
 
+    def timeline(self) -> list[dict[str, Any]]:
+        """Actions, events and alarms in the order they happened (for a replay view)."""
+        items = [{"kind": "action", **r.as_dict()} for r in self.actions]
+        items += [o.as_dict() for o in self.occurrences]
+        return sorted(items, key=lambda item: item["seq"])
+
+    def series(self, names: list[str] | tuple[str, ...]) -> dict[str, list[float]]:
+        """Sampled values of ``names`` (plus ``t``) as plain lists, e.g. for a chart."""
+        data = {"t": self.times.tolist()}
+        for name in names:
+            data[name] = self.column(name).tolist()
+        return data
+
     def fingerprint(self) -> str:
         """A hash of everything recorded; equal fingerprints mean bit-identical runs."""
         import hashlib

@@ -242,3 +242,21 @@ class TestCandidateView:
         simulation.act("acknowledge", {"alarm": "HI"})
         simulation.advance()
         assert simulation.view().unacknowledged_alarms == ()
+
+
+class TestTimeline:
+    def test_timeline_interleaves_actions_events_and_alarms_in_order(self, lamp):
+        trace = replay(
+            lamp, log((1, "switch_on"), (7, "acknowledge", {"alarm": "HI"}), (8, "switch_off")), 0
+        )
+        timeline = trace.timeline()
+        kinds = [(item["kind"], item.get("action") or item.get("id")) for item in timeline]
+        assert kinds[:4] == [
+            ("action", "switch_on"),
+            ("event", "ping"),
+            ("alarm_raised", "HI"),
+            ("action", "acknowledge"),
+        ]
+        assert [item["seq"] for item in timeline] == sorted(item["seq"] for item in timeline)
+        series = trace.series(["heat"])
+        assert len(series["t"]) == len(series["heat"]) == len(trace.times)
