@@ -1,0 +1,182 @@
+"""Adaptive-testing commands of the ``skillcert`` CLI: simulate-cat and assemble.
+
+``register(app)`` adds the commands to a Typer application. Malformed inputs (bad
+JSON, unknown items, bad option values) and blueprints the bank cannot meet end with
+a one-line ``error: …`` on stderr and exit code 2; for ``assemble`` the message names
+each constraint group that cannot be met and by how much.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from engine.assembly import AssemblyError, AssemblyOptions, assemble_forms
+from engine.cat import (
+    SPRT,
+    AdaptiveEngine,
+    Blueprint,
+    CATBank,
+    CATError,
+    ConfidenceInterval,
+    SEThreshold,
+    StoppingPolicy,
+    SympsonHetter,
+    calibrate_sympson_hetter,
+    make_estimator,
+    make_selector,
+    parse_exposure,
+    simulate,
+    summarize,
+)
+from itembank.irt.errors import IRTError
+from itembank.irt.params_io import read_params
+
+
+@contextmanager
+def _clear_errors():
+    try:
+        yield
+    except (CATError, IRTError, AssemblyError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _abilities(spec: str, n: int, rng: np.random.Generator, mean: float, sd: float) -> np.ndarray:
+    if spec == "normal":
+        return rng.normal(mean, sd, n)
+    if spec == "uniform":
+        return rng.uniform(-3.0, 3.0, n)
+    path = Path(spec)
+    if not path.exists():
+        raise ValueError(f"--theta {spec!r}: use normal, uniform or an existing file")
+    values = []
+    for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        cell = line.split(",")[-1].strip()
+        if not cell or (k == 1 and cell.lower() == "theta"):
+            continue
+        try:
+            values.append(float(cell))
+        except ValueError:
+            raise ValueError(f"{path}: line {k}: {cell!r} is not a number") from None
+    if not values:
+        raise ValueError(f"{path}: no abilities")
+    return np.array(values)
+
+
+def simulate_cat(
+    bank: Path = typer.Option(..., "--bank", help="PARAMS.json"),
+    blueprint: Optional[Path] = typer.Option(None, "--blueprint", help="BLUEPRINT.json"),
+    examinees: int = typer.Option(1000, "--examinees", min=1),
+    theta: str = typer.Option("normal", "--theta", help="normal | uniform | FILE"),
+    min_length: int = typer.Option(30, "--min-length", min=1),
+    max_length: int = typer.Option(30, "--max-length", min=1),
+    se_stop: Optional[float] = typer.Option(None, "--se-stop"),
+    selection: str = typer.Option("mfi", "--selection", help="mfi | kl | astrat"),
+    exposure: str = typer.Option("none", "--exposure",
+                                 help="none | randomesque:K | sympson-hetter:RMAX"),
+    estimator: str = typer.Option("eap", "--estimator", help="eap | map | ml | wle"),
+    random_start: int = typer.Option(0, "--random-start", min=0),
+    cut: Optional[float] = typer.Option(None, "--cut", help="cut θ for classification"),
+    classification: str = typer.Option("none", "--classification",
+                                       help="none | sprt | ci (needs --cut)"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(..., "--out", help="REPORT.json"),
+) -> None:
+    """Simulate adaptive tests with known abilities and write a report."""
+    with _clear_errors():
+        items, population = read_params(bank)
+        rng = np.random.default_rng(seed)
+        engine = _engine(items, blueprint, min_length, max_length, se_stop, selection,
+                         estimator, random_start, cut, classification)
+        true_theta = _abilities(theta, examinees, rng, population.mean, population.sd)
+        extra = {}
+        exp = parse_exposure(exposure, engine.bank.n_items)
+        if isinstance(exp, SympsonHetter):
+            r_max = float(exposure.partition(":")[2] or 0.2)
+            calib = _abilities(theta, min(max(examinees, 1000), 2000), rng, population.mean,
+                               population.sd)
+            k, history = calibrate_sympson_hetter(engine, r_max, calib, rng)
+            exp = SympsonHetter(k)
+            extra["sympson_hetter"] = {"r_max": r_max, "calibration_max_rates": history,
+                                       "n_restricted": int(np.sum(k < 1))}
+        engine = replace(engine, exposure=exp)
+        result = simulate(engine, true_theta, rng)
+        report = summarize(result, cut=cut)
+        report["settings"] = {"bank": str(bank), "blueprint": str(blueprint) if blueprint else None,
+                              "theta": theta, "min_length": min_length,
+                              "max_length": max_length, "se_stop": se_stop,
+                              "selection": selection, "exposure": exposure,
+                              "estimator": estimator, "random_start": random_start,
+                              "classification": classification, "seed": seed}
+        report.update(extra)
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"{examinees} simulees: RMSE {report['rmse']:.3f}, bias {report['bias']:+.3f}, "
+               f"mean length {report['length']['mean']:.1f}, max exposure "
+               f"{report['exposure']['max']:.3f}, blueprint violations "
+               f"{report['blueprint_violations']}, "
+               f"{1e3 * report['seconds_per_item_step']:.3f} ms per item step → {out}")
+
+
+def _engine(items, blueprint_path, min_length, max_length, se_stop, selection, estimator,
+            random_start, cut, classification) -> AdaptiveEngine:
+    rules = []
+    if se_stop is not None:
+        rules.append(SEThreshold(se_stop))
+    if classification != "none":
+        if cut is None:
+            raise ValueError("--classification needs --cut")
+        if classification not in ("sprt", "ci"):
+            raise ValueError(f"--classification {classification!r}: use none, sprt or ci")
+        rules.append(SPRT(cut) if classification == "sprt" else ConfidenceInterval(cut))
+    stopping = StoppingPolicy(min_length, max_length, rules=tuple(rules))
+    cbank = CATBank(items)
+    compiled = None
+    if blueprint_path is not None:
+        compiled = Blueprint.load(blueprint_path).compile(cbank.ids, max_length)
+    return AdaptiveEngine(cbank, estimator=make_estimator(estimator),
+                          selector=make_selector(selection), stopping=stopping,
+                          blueprint=compiled, random_start=random_start)
+
+
+def assemble(
+    bank: Path = typer.Option(..., "--bank", help="PARAMS.json"),
+    blueprint: Path = typer.Option(..., "--blueprint", help="BLUEPRINT.json"),
+    forms: int = typer.Option(2, "--forms", min=1),
+    length: Optional[int] = typer.Option(None, "--length", help="default: blueprint length"),
+    max_overlap: Optional[int] = typer.Option(None, "--max-overlap"),
+    cut: Optional[float] = typer.Option(None, "--cut", help="default: blueprint cut_theta or 0"),
+    time_limit: float = typer.Option(60.0, "--time-limit"),
+    out: Path = typer.Option(..., "--out", help="FORMS.json"),
+) -> None:
+    """Assemble parallel fixed forms from the bank that meet the blueprint."""
+    with _clear_errors():
+        items, _ = read_params(bank)
+        bp = Blueprint.load(blueprint)
+        result = assemble_forms(items, bp, AssemblyOptions(
+            n_forms=forms, length=length, max_overlap=max_overlap, cut_theta=cut,
+            time_limit=time_limit))
+        thetas = [t for t, _ in bp.information]
+        doc = {"cut_theta": result.cut_theta, "n_forms": forms,
+               "forms": [{"id": f"F{k + 1}", "items": ids,
+                          "information_at_cut": float(result.information[k]),
+                          "points": float(result.points[k]),
+                          "information": {f"{t:g}": float(v) for t, v in
+                                          zip(thetas, result.target_information[k])}}
+                         for k, ids in enumerate(result.forms)],
+               "overlap": result.overlap.tolist(), "solve_seconds": result.solve_seconds}
+        out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"{forms} forms of {len(result.forms[0])} items, information at cut "
+               f"{result.information.min():.2f}–{result.information.max():.2f} → {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate-cat`` and ``assemble`` to ``app``."""
+    app.command("simulate-cat")(simulate_cat)
+    app.command("assemble")(assemble)
