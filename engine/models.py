@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from itembank.levels import Level
@@ -150,7 +150,7 @@ class Response(SQLModel, table=True):
     candidate_session_id: int = Field(foreign_key="candidatesession.id", index=True)
     position: int
     answer: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    client_seq: int
+    client_seq: int = Field(sa_type=BigInteger)  # browsers send Date.now()-based numbers
     answered_at: datetime = Field(default_factory=utcnow)
 
 

@@ -191,9 +191,10 @@ def csrf_from(html: str) -> str:
 class Visitor:
     """A TestClient user who signs in and sends forms with the page's CSRF token."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, locale: str = "en") -> None:
         self.client = client
         self.csrf = ""
+        client.cookies.set("skillcert_locale", locale)  # assertions read the English UI
 
     def login(self, username: str, password: str | None = None) -> "Visitor":
         self.csrf = csrf_from(self.client.get("/login").text)

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
                clock: Callable[[], datetime] = utcnow) -> FastAPI:
     settings = settings or get_settings()
     secret = settings.resolved_secret_key()  # refuses to start without a safe key
-    app = FastAPI(title="skillcert", lifespan=_lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title="skillcert", lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(load_user), Depends(authorize)])
     app.state.settings = settings
     app.state.db = db or make_engine(settings.resolved_database_url)

@@ -245,7 +245,7 @@ def upgrade() -> None:
     sa.Column('candidate_session_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('answer', sa.JSON(), nullable=False),
-    sa.Column('client_seq', sa.Integer(), nullable=False),
+    sa.Column('client_seq', sa.BigInteger(), nullable=False),
     sa.Column('answered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['candidate_session_id'], ['candidatesession.id'], ),
     sa.PrimaryKeyConstraint('id'),

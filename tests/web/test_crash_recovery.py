@@ -277,13 +277,8 @@ def test_acknowledged_answers_survive_sigkill(server):
     assert verify.returncode == 0, f"audit chain broken after the crash:\n{verify.stdout}{verify.stderr}"
 
 
-def test_browser_sized_sequence_number_is_stored(visitor, demo, db_engine, request):
+def test_browser_sized_sequence_number_is_stored(visitor, demo, db_engine):
     """app.js numbers answers max(last, Date.now()) + 1: about 1.8e12, past a 32-bit integer."""
-    if db_engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "Response.client_seq is a 32-bit INTEGER (engine/models.py, migrations/versions/"
-            "0001_initial_schema.py): PostgreSQL refuses the browser's Date.now()-based numbers "
-            "with 'integer out of range' (HTTP 500)")))
     visitor.login("candidate")
     page = visitor.get("/candidate").text
     sitting_id = int(re.search(r"/candidate/sessions/(\d+)/start", page).group(1))

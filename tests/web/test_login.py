@@ -12,6 +12,7 @@ from web.auth import LoginThrottle
 
 
 def _attempt(client, username: str, password: str):
+    client.cookies.set("skillcert_locale", "en")
     token = csrf_from(client.get("/login").text)
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
@@ -42,7 +43,9 @@ class TestSignIn:
     def test_tampered_session_cookie_is_ignored(self, client, demo):
         Visitor(client).login("candidate")
         value = client.cookies.get("skillcert_session")
+        client.cookies.clear()
         client.cookies.set("skillcert_session", value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
+        assert client.cookies.get("skillcert_session") != value
         assert client.get("/candidate").status_code == 303  # back to the login page
 
 
