@@ -218,9 +218,31 @@ class Program:
         """The tick at which an action stamped ``t`` seconds is applied (next boundary)."""
         return math.ceil(t / self.tick - 1e-9)
 
+    @property
+    def scored_names(self) -> tuple[str, ...]:
+        """Variables the rubric reads from the samples (hold/ever/always/final/duration)."""
+        used: set[str] = set()
+        for line in self.rubric.lines + self.rubric.deductions + self.rubric.vetoes:
+            used |= _sample_names(line.check)
+        return tuple(n for n in self.names if n in used)
+
     def decode_row(self, row: np.ndarray, *, include_hidden: bool = True) -> dict[str, Any]:
         return {
             v.name: v.decode(row[i])
             for i, v in enumerate(self.variables)
             if include_hidden or not v.hidden
         }
+
+
+def _sample_names(check: Any) -> set[str]:
+    """Names a check evaluates over samples (not over pre-action states)."""
+    names: set[str] = set()
+    condition = getattr(check, "condition", None)
+    if condition is not None:
+        names |= set(condition.names)
+    for child in getattr(check, "checks", ()):
+        names |= _sample_names(child)
+    inner = getattr(check, "check", None)
+    if inner is not None:
+        names |= _sample_names(inner)
+    return names

@@ -55,7 +55,7 @@ class ScoringContext:
         if hit is not None:
             return hit
         if self._sample_env is None:
-            env: dict[str, Any] = dict(zip(self.program.names, self.trace.states.T))
+            env: dict[str, Any] = dict(zip(self.trace.names, self.trace.states.T))
             env["t"] = self.trace.times
             self._sample_env = env
         result = _as_mask(expr.evaluate(self._sample_env), self.trace.times.shape[0])
@@ -80,7 +80,14 @@ class ScoringContext:
         }
 
     def sample_values(self, names: frozenset[str], index: int) -> dict[str, Any]:
-        return self.values_at(names, self.trace.states[index])
+        """Readable values of ``names`` at sample ``index`` (the trace may hold a subset)."""
+        variables, column = self.program.variables, self.program.column
+        row = self.trace.states[index]
+        return {
+            n: variables[column[n]].decode(row[j])
+            for j, n in enumerate(self.trace.names)
+            if n in names
+        }
 
 
 def _as_mask(value: Any, n: int) -> np.ndarray:

@@ -135,3 +135,29 @@ class TestBatches:
         assert np.array_equal(first.state, second.state)
         x = first.state[:, program.column["x"]]
         assert ((0.5 <= x) & (x <= 2.0)).all() and x[0] != x[1]
+
+
+class TestRecordingOnlyScoredVariables:
+    def test_sheets_are_identical_and_traces_smaller(self, cstr):
+        full = SimulationBatch.from_seeds(cstr, [3, 4])
+        lean = SimulationBatch.from_seeds(cstr, [3, 4], record_all=False)
+        for batch in (full, lean):
+            batch.submit(0, "set_LIC_mode", {"mode": "AUTO"}, t=20)
+            batch.run()
+        for a, b in zip(full.traces(), lean.traces(), strict=True):
+            assert b.states.shape[1] < a.states.shape[1] / 2
+            assert set(b.names) == {"L", "T", "LIC_mode", "TIC_mode"}
+            assert score(cstr, a) == score(cstr, b)
+
+    def test_other_builtins_score_the_same_from_lean_traces(self, electrician, cnc):
+        for program, actions in (
+            (electrician, ["don_ppe", "open_QF1", "open_QS2"]),
+            (cnc, ["main_power_on", "release_estop"]),
+        ):
+            full = SimulationBatch.from_seeds(program, [1])
+            lean = SimulationBatch.from_seeds(program, [1], record_all=False)
+            for batch in (full, lean):
+                for k, name in enumerate(actions):
+                    batch.submit(0, name, t=5 * (k + 1))
+                batch.run()
+            assert score(program, full.traces()[0]) == score(program, lean.traces()[0])
