@@ -182,6 +182,14 @@ class CompiledBlueprint:
         for s in self.enemy_sets:
             self.enemy_linked[s] = True
         self.points_bounds = blueprint.points
+        self.n_branch_and_bound = 0  # how often the LP vertex was fractional (diagnostics)
+        self.cell_members = [np.flatnonzero(self.cell == c) for c in range(len(uniq))]
+        self.enemy_matrix = None
+        if self.enemy_sets:
+            r = np.concatenate([np.full(len(s), k) for k, s in enumerate(self.enemy_sets)])
+            c = np.concatenate([np.asarray(s) for s in self.enemy_sets])
+            self.enemy_matrix = csr_matrix((np.ones(r.size), (r, c)),
+                                           shape=(len(self.enemy_sets), n))
 
     def counts(self, items: np.ndarray) -> np.ndarray:
         """(n_constraints,) counts of the given items per category."""
@@ -238,21 +246,23 @@ class CompiledBlueprint:
         return result
 
     def _pool(self, criterion: np.ndarray, rem_hi: np.ndarray, remaining: int) -> np.ndarray:
-        free = np.flatnonzero(np.isfinite(criterion))
-        if free.size == 0:
-            return free
-        caps = np.full(self.cell_rows.shape[1], float(remaining))
+        caps = np.full(len(self.cell_members), float(remaining))
         if self.cell_rows.size:
             member_hi = np.where(self.cell_rows > 0, rem_hi[:, None], np.inf)
             caps = np.minimum(caps, member_hi.min(axis=0))
-        cells = self.cell[free]
-        order = np.lexsort((-criterion[free], cells))
-        free, cells = free[order], cells[order]
-        starts = np.searchsorted(cells, cells, side="left")
-        rank = np.arange(free.size) - starts
-        cap = caps[cells]
-        keep = (rank < cap) | (self.enemy_linked[free] & (rank < 2 * cap))
-        return free[keep]
+        parts = []
+        for members, cap in zip(self.cell_members, caps.astype(np.int64)):
+            if cap <= 0:
+                continue
+            vals = criterion[members]
+            wide = min(2 * cap, members.size)
+            top = np.argpartition(-vals, wide - 1)[:wide] if wide < members.size \
+                else np.arange(members.size)
+            top = top[np.argsort(-vals[top], kind="stable")]
+            keep = (np.arange(top.size) < cap) | self.enemy_linked[members[top]]
+            chosen = members[top[keep]]
+            parts.append(chosen[np.isfinite(criterion[chosen])])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def _solve(self, criterion, pool, answered, remaining, rem_lo, rem_hi):
         if pool.size < remaining:
@@ -267,15 +277,13 @@ class CompiledBlueprint:
             rows.append(self.points[pool][None, :])
             lo.append(self.points_bounds[0] - done)
             hi.append(self.points_bounds[1] - done)
-        in_pool = {j: k for k, j in enumerate(pool.tolist())}
-        for s in self.enemy_sets:
-            members = [in_pool[j] for j in s if j in in_pool]
-            if len(members) > 1:
-                row = np.zeros((1, pool.size))
-                row[0, members] = 1.0
-                rows.append(row)
-                lo.append(0.0)
-                hi.append(1.0)
+        if self.enemy_matrix is not None:
+            sub = self.enemy_matrix[:, pool]
+            binding = np.flatnonzero(np.diff(sub.indptr) > 1)
+            if binding.size:
+                rows.append(sub[binding].toarray())
+                lo.extend([0.0] * binding.size)
+                hi.extend([1.0] * binding.size)
         a = csr_matrix(np.vstack(rows))
         c = -criterion[pool]
         c = c - c.min() + 1.0 if c.size else c  # positive costs; same argmin under sum = R
@@ -288,6 +296,7 @@ class CompiledBlueprint:
         if res.x is None or res.status != 0:
             return None
         if np.any(np.abs(res.x - np.round(res.x)) > 1e-6):
+            self.n_branch_and_bound += 1
             res = milp(c, constraints=cons, integrality=np.ones(pool.size), bounds=Bounds(0, 1))
             if res.x is None or res.status != 0:
                 return None
