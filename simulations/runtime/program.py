@@ -198,6 +198,7 @@ class Program:
     alarms: tuple[AlarmSpec, ...]
     rubric: Rubric
     source_file: str = ""
+    source_sha256: str = ""
     column: dict[str, int] = field(init=False)
     names: tuple[str, ...] = field(init=False)
     low: np.ndarray = field(init=False, repr=False)

@@ -445,6 +445,7 @@ class ScoreSheet:
 
     scenario_id: str
     scenario_version: int
+    scenario_sha256: str
     seed: int | None
     lines: tuple[LineResult, ...]
     deductions: tuple[LineResult, ...]
@@ -527,6 +528,7 @@ def _score(program: Program, trace: Trace) -> ScoreSheet:
     return ScoreSheet(
         scenario_id=program.id,
         scenario_version=program.version,
+        scenario_sha256=program.source_sha256,
         seed=trace.seed,
         lines=lines,
         deductions=deductions,

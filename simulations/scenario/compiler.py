@@ -96,7 +96,7 @@ def compile_document(document: LoadedDocument) -> Program:
         validate(document.data)
     except SchemaViolation as exc:
         raise document.source.error(exc.path, exc.message) from None
-    return _Compiler(document.data, document.source).compile()
+    return _Compiler(document.data, document.source, document.sha256).compile()
 
 
 def _text(raw: Mapping[str, str]) -> Text:
@@ -108,9 +108,10 @@ def _optional_text(raw: Mapping[str, str] | None) -> Text | None:
 
 
 class _Compiler:
-    def __init__(self, data: dict[str, Any], source: SourceMap) -> None:
+    def __init__(self, data: dict[str, Any], source: SourceMap, sha256: str = "") -> None:
         self.data = data
         self.source = source
+        self.sha256 = sha256
         self.symbols: dict[str, ValueType] = {"t": REAL}
         self.bounds: dict[str, Possible] = {}
         self.variables: list[VariableSpec] = []
@@ -189,6 +190,7 @@ class _Compiler:
             alarms=alarms,
             rubric=rubric,
             source_file=self.source.file,
+            source_sha256=self.sha256,
         )
         self.check_cost(program)
         return program

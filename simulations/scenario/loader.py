@@ -9,6 +9,7 @@ would allow "billion laughs" expansion.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class SourceMap:
 class LoadedDocument:
     data: Any
     source: SourceMap
+    sha256: str = ""  # of the file's text: identifies the exact scenario a session ran
 
 
 _SCALARS = yaml.SafeLoader("")
@@ -83,7 +85,8 @@ def load_text(text: str, file: str = "<scenario>") -> LoadedDocument:
     if node is None:
         raise ScenarioError("the file is empty", file=file, line=1, field="")
     data = _build(node, (), source, set())
-    return LoadedDocument(data, source)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadedDocument(data, source, digest)
 
 
 MAX_NESTING = 40

@@ -260,3 +260,11 @@ class TestTimeline:
         assert [item["seq"] for item in timeline] == sorted(item["seq"] for item in timeline)
         series = trace.series(["heat"])
         assert len(series["t"]) == len(series["heat"]) == len(trace.times)
+
+
+class TestScenarioIdentity:
+    def test_sheet_names_the_exact_scenario_text(self, lamp):
+        sheet = score(lamp, replay(lamp, [], 0))
+        assert len(sheet.scenario_sha256) == 64
+        edited = load_scenario_text(LAMP.replace("version: 2", "version: 3"), "lamp.yaml")
+        assert edited.source_sha256 != lamp.source_sha256
