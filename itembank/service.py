@@ -141,7 +141,7 @@ def create_item(session: Session, draft: ItemDraft, author: str, record: AuditSi
 
 def edit_item(session: Session, item_id: int, draft: ItemDraft, author: str, record: AuditSink) -> ItemVersion:
     """Every edit is a new version; administered versions stay as they were."""
-    item = get_item(session, item_id)
+    item = _locked_item(session, item_id)
     if draft.item_type != item.item_type:
         raise ItemValidationError({"item_type": "the type of an existing item cannot change"})
     clean = validate(session, draft)
@@ -160,6 +160,16 @@ def _new_version(item: Item, number: int, clean: dict[str, Any], author: str) ->
     return ItemVersion(item_id=item.id, version_no=number, stem=clean["stem"], options=clean["options"],
                        key=clean["key"], difficulty=clean["difficulty"], explanation=clean["explanation"],
                        created_by=author)
+
+
+def _locked_item(session: Session, item_id: int) -> Item:
+    """The item, row-locked and freshly read: two simultaneous edits number their versions
+    one after the other instead of both claiming the same next number."""
+    item = session.exec(select(Item).where(Item.id == item_id).with_for_update()
+                        .execution_options(populate_existing=True)).first()
+    if item is None:
+        raise NotFoundError(f"item {item_id} not found")
+    return item
 
 
 def get_item(session: Session, item_id: int) -> Item:

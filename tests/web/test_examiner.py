@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from engine.models import AuditEntry
-from itembank.models import AppraisalNode, Item, ItemStatus, ItemVersion, NodeKind
+from itembank.models import AppraisalNode, Item, ItemVersion, NodeKind
 
 
 def _count(db_engine, model, *where) -> int:
@@ -64,7 +64,7 @@ class TestItemList:
         version = _one(db_engine, ItemVersion, ItemVersion.item_id == 1)
         fragment = version.stem[:6]
         found = examiner.get("/examiner/items", params={"q": fragment})
-        assert f'data-item-id="1"' in found.text
+        assert 'data-item-id="1"' in found.text
         assert examiner.get("/examiner/items", params={"q": "不存在的题干文字xyz"}).text.count(
             'data-testid="item-row"') == 0
 
@@ -233,3 +233,24 @@ class TestWhoSeesItems:
         visitor.login(username)
         assert visitor.get("/examiner/items").status_code == 403
         assert visitor.get("/examiner/items/1").status_code == 403
+
+
+class TestConcurrentEdits:
+    def test_an_edit_numbers_its_version_after_one_saved_meanwhile(self, demo, db_engine):
+        """The editor's request read version 1; another save made version 2 before it wrote."""
+        from itembank import service
+
+        with Session(db_engine, expire_on_commit=False) as first, Session(db_engine) as second:
+            stale = service.get_item(first, 1)
+            version = service.current_version(first, stale)
+            first.commit()  # end the read; the item stays in the identity map with version 1
+            draft = service.ItemDraft(occupation_id=stale.occupation_id, level=stale.level,
+                                      item_type=stale.item_type, appraisal_point_id=stale.appraisal_point_id,
+                                      stem=version.stem, options=version.options, key=version.key,
+                                      status=stale.status)
+            service.edit_item(second, 1, draft, "reviewer", lambda *args: None)
+            second.commit()
+            saved = service.edit_item(first, 1, draft, "examiner", lambda *args: None)
+            first.commit()
+        assert saved.version_no == 3
+        assert _count(db_engine, ItemVersion, ItemVersion.item_id == 1) == 3
