@@ -117,6 +117,7 @@ class _Compiler:
         self.variables: list[VariableSpec] = []
         self.column: dict[str, int] = {}
         self.time_limit = float(data["time_limit"])
+        self.bounds["t"] = (0.0, self.time_limit)
 
     # ------------------------------------------------------------- helpers
 

@@ -124,3 +124,7 @@ class TestPublishedSchema:
             schema["properties"]
         )
         json.dumps(schema)
+
+    def test_condition_on_time_beyond_the_limit_is_unsatisfiable(self):
+        error = self.reject("check: {did: open_valve}", 'check: {ever: "t > 100"}')
+        assert "can never be true" in error.message and error.field == "rubric.lines[0].check.ever"
