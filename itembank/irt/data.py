@@ -181,6 +181,16 @@ class ResponseData:
                                 column=self.item_ids[j])
 
 
+def as_responses(responses, item_ids=None) -> ResponseData:
+    """Accept a :class:`ResponseData`, a dense array (NaN = not presented) or a scipy.sparse
+    matrix (stored entries, explicit zeros included, are the observed responses)."""
+    if isinstance(responses, ResponseData):
+        return responses
+    if sp.issparse(responses):
+        return ResponseData.from_sparse(responses, item_ids=item_ids)
+    return ResponseData.from_dense(responses, item_ids=item_ids)
+
+
 def _category_table(categories) -> np.ndarray:
     kmax = max((len(c) for c in categories), default=1)
     lut = np.zeros((len(categories), max(kmax, 1)), dtype=np.int64)

@@ -34,9 +34,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.special import betaln, expit, logit
 
-from .data import ResponseData
+from .data import ResponseData, as_responses
 from .errors import ConvergenceWarning, EstimationError, ModelError, OptionsError
-from .likelihood import Quadrature, log_probability_table, posterior
+from .likelihood import Quadrature, ResponseDesign, log_probability_array, posterior
 from .models import (
     COMMON_SLOPE,
     DICHOTOMOUS,
@@ -300,18 +300,16 @@ class _Calibrator:
 
     def __init__(self, data: ResponseData, layout: _Layout, quad: Quadrature, template):
         self.data, self.layout, self.quad, self.template = data, layout, quad, template
-        self.ind = data.indicator(layout.kmax)
-        self.ind_t = self.ind.T.tocsr() if hasattr(self.ind, "tocsr") else self.ind.T
+        self.design = ResponseDesign(data, layout.kmax)
         self.n_e_steps = 0
 
     def e_step(self, psi: np.ndarray, pop):
         """Posterior weights and expected counts r, shape (nodes, items, K)."""
         lay = self.layout
         bank = lay.bank(psi, self.data.item_ids, self.data.categories)
-        table = log_probability_table(bank, self.quad.nodes)
-        post = posterior(np.asarray(self.ind @ table), self.quad.log_weights(*pop))
-        counts = np.asarray(self.ind_t @ post.weights)  # (J*K, Q)
-        r = counts.reshape(lay.n_items, lay.kmax, -1).transpose(2, 0, 1)
+        logp = log_probability_array(bank, self.quad.nodes)
+        post = posterior(self.design.loglik(logp), self.quad.log_weights(*pop))
+        r = self.design.counts(post.weights)
         self.n_e_steps += 1
         return post, r
 
@@ -600,14 +598,15 @@ def _apply_anchors(psi, lay: _Layout, data: ResponseData, anchors: ItemBank | No
         psi[j, lay.gcol] = logit(anchors.c[k]) if lay.models[j] == "3pl" else -np.inf
 
 
-def calibrate(data: ResponseData, model: str | Mapping[str, str] | Sequence[str] = "2pl",
+def calibrate(data, model: str | Mapping[str, str] | Sequence[str] = "2pl",
               options: CalibrationOptions | None = None,
               anchors: ItemBank | Sequence[ItemParams] | None = None) -> CalibrationResult:
     """Calibrate item parameters by marginal maximum likelihood (Bock–Aitkin EM).
 
     Parameters
     ----------
-    data : observed responses (dense or sparse)
+    data : ResponseData, dense array (n_persons, n_items) with NaN for not presented,
+        or scipy.sparse matrix whose stored entries are the responses
     model : one model for all items, or a map item id → model, or one model per item
     options : :class:`CalibrationOptions`
     anchors : items whose parameters are held fixed (fixed-parameter calibration); the
@@ -618,6 +617,7 @@ def calibrate(data: ResponseData, model: str | Mapping[str, str] | Sequence[str]
     CalibrationResult
     """
     opts = options or CalibrationOptions()
+    data = as_responses(data)
     data.validate_for_calibration()
     models = _resolve_models(model, data)
     if anchors is not None and not isinstance(anchors, ItemBank):

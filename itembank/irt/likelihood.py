@@ -5,6 +5,10 @@ the observed responses and ``B[j·K + k, q] = log P_jk(θ_q)``, the log-likeliho
 person at every node is ``L = Ind @ B`` (shape persons × nodes). For sparse data ``Ind``
 is CSR, so time and memory scale with the observed responses; no persons × items matrix
 is ever formed. Expected counts of the M-step are the transposed product ``Ind.T @ W``.
+
+For complete data (everyone answered every item) :class:`ResponseDesign` drops the
+category-0 columns: ``L = X @ (log P_k − log P_0) + Σ_j log P_j0`` and the category-0
+counts follow from the posterior totals, which halves the work for dichotomous items.
 """
 
 from __future__ import annotations
@@ -39,16 +43,59 @@ class Quadrature:
         return z - logsumexp(z)
 
 
-def log_probability_table(bank: ItemBank, nodes: np.ndarray) -> np.ndarray:
-    """``B[j·K + k, q] = log P_jk(θ_q)``, shape (n_items · K, n_nodes); padding set to 0.
+class ResponseDesign:
+    """E-step products of one data set: log-likelihood on nodes and expected counts.
 
-    Padding categories are never observed, so 0 (instead of −inf) keeps ``0 · B`` finite.
+    Parameters
+    ----------
+    data : responses
+    n_categories : K, the padded number of categories per item
     """
-    p = bank.category_probabilities(nodes)  # (Q, J, K)
+
+    def __init__(self, data: ResponseData, n_categories: int):
+        self.n_items, self.k = data.n_items, n_categories
+        self.complete = data.is_dense() and data.n_observed == data.n_persons * data.n_items
+        if self.complete:
+            x = np.zeros((data.n_persons, data.n_items * (n_categories - 1)))
+            hit = data.scores > 0
+            x[data.persons[hit], data.items[hit] * (n_categories - 1) + data.scores[hit] - 1] = 1.0
+            self.matrix = x
+            self.matrix_t = x.T
+        else:
+            self.matrix = data.indicator(n_categories)
+            self.matrix_t = (self.matrix.T.tocsr() if hasattr(self.matrix, "tocsr")
+                             else self.matrix.T)
+
+    def loglik(self, logp: np.ndarray) -> np.ndarray:
+        """(n_persons, n_nodes) log-likelihoods from ``logp`` (nodes, items, K), padding 0."""
+        q = logp.shape[0]
+        if not self.complete:
+            table = logp.transpose(1, 2, 0).reshape(self.n_items * self.k, q)
+            return np.asarray(self.matrix @ np.ascontiguousarray(table))
+        diff = (logp[:, :, 1:] - logp[:, :, :1]).transpose(1, 2, 0).reshape(-1, q)
+        out = self.matrix @ np.ascontiguousarray(diff)
+        out += logp[:, :, 0].sum(axis=1)
+        return out
+
+    def counts(self, weights: np.ndarray) -> np.ndarray:
+        """Expected counts r, shape (n_nodes, n_items, K), from posterior weights (persons, nodes)."""
+        q = weights.shape[1]
+        if not self.complete:
+            flat = np.asarray(self.matrix_t @ weights)
+            return flat.reshape(self.n_items, self.k, q).transpose(2, 0, 1)
+        upper = (self.matrix_t @ weights).reshape(self.n_items, self.k - 1, q)
+        total = weights.sum(axis=0)
+        r = np.empty((q, self.n_items, self.k))
+        r[:, :, 1:] = upper.transpose(2, 0, 1)
+        r[:, :, 0] = total[:, None] - r[:, :, 1:].sum(axis=2)
+        return r
+
+
+def log_probability_array(bank: ItemBank, nodes: np.ndarray) -> np.ndarray:
+    """log P_jk(θ_q), shape (n_nodes, n_items, K); padding categories set to 0."""
+    p = bank.category_probabilities(nodes)
     with np.errstate(divide="ignore"):
-        logp = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
-    q, j, k = logp.shape
-    return np.ascontiguousarray(logp.transpose(1, 2, 0).reshape(j * k, q))
+        return np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
 
 
 def grid_log_likelihood(data: ResponseData, bank: ItemBank, nodes: np.ndarray) -> np.ndarray:
@@ -64,8 +111,11 @@ def grid_log_likelihood(data: ResponseData, bank: ItemBank, nodes: np.ndarray) -
     -------
     ndarray, shape (n_persons, n_nodes)
     """
-    table = log_probability_table(bank, nodes)
-    return np.asarray(data.indicator(bank.max_categories) @ table)
+    design = data._cache.get(("design", bank.max_categories))
+    if design is None:
+        design = ResponseDesign(data, bank.max_categories)
+        data._cache[("design", bank.max_categories)] = design
+    return design.loglik(log_probability_array(bank, nodes))
 
 
 @dataclass

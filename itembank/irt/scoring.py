@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import ResponseData
+from .data import ResponseData, as_responses
 from .errors import OptionsError
 from .likelihood import Quadrature, grid_log_likelihood, posterior
 from .models import (
@@ -75,8 +75,12 @@ class ScoreResult:
     person_ids: tuple[str, ...]
 
 
-def align_responses(data: ResponseData, bank: ItemBank) -> tuple[ResponseData, ItemBank]:
-    """Restrict the bank to the data's items (in data order) and recode to its categories."""
+def align_responses(data, bank: ItemBank) -> tuple[ResponseData, ItemBank]:
+    """Restrict the bank to the data's items (in data order) and recode to its categories.
+
+    Arrays and sparse matrices are taken to hold the bank's items in bank order.
+    """
+    data = as_responses(data, item_ids=None if isinstance(data, ResponseData) else bank.ids)
     sub = bank.subset(bank.index(data.item_ids))
     aligned = ResponseData.from_triplets(data.persons, data.items, data.raw_scores(),
                                          (data.n_persons, data.n_items), data.item_ids,

@@ -227,3 +227,18 @@ class TestOptionsAndErrors:
         free = calibrate(lsat7, "2pl")
         assert np.all(np.abs(np.log(res.bank.a)) < np.abs(np.log(free.bank.a)) + 1e-9)
         assert res.log_posterior < res.loglik
+
+
+class TestArrayInputs:
+    def test_dense_array_and_sparse_matrix_inputs_agree(self, rng):
+        import scipy.sparse as sp
+
+        bank = random_bank(12, "2pl", rng)
+        data = simulate_responses(bank, rng.normal(size=1500), rng, items_per_person=8)
+        dense = data.to_dense(raw=True)
+        mat = sp.csr_matrix((data.raw_scores().astype(float), (data.persons, data.items)),
+                            shape=dense.shape)
+        from_dense = calibrate(dense, "2pl")
+        from_sparse = calibrate(mat, "2pl")
+        assert from_dense.n_observed == from_sparse.n_observed == data.n_observed
+        assert from_dense.loglik == pytest.approx(from_sparse.loglik, abs=1e-6)
