@@ -53,8 +53,10 @@ class TestItemList:
         assert 'data-testid="item-count">60 items' in page.text
         assert page.text.count('data-testid="item-row"') == 25
         assert re.search(r'class="key-cell">[A-F](, [A-F])*</td>', page.text), "examiners see the keys"
-        second = examiner.get("/examiner/items?page=3")
-        assert second.text.count('data-testid="item-row"') == 10
+        last = examiner.get("/examiner/items?page=3")
+        assert last.text.count('data-testid="item-row"') == 10
+        beyond = examiner.get("/examiner/items?page=99")
+        assert beyond.text.count('data-testid="item-row"') == 10 and "page 3 of 3" in beyond.text
 
     def test_filters_by_type_and_text(self, examiner, db_engine):
         page = examiner.get("/examiner/items", params={"type": "truefalse"})

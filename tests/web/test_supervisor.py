@@ -85,7 +85,7 @@ class TestRoster:
         assert fragment.status_code == 200 and "<html" not in fragment.text
         assert fragment.text.lstrip().startswith('<div id="roster"'), "the poll swaps the whole roster block"
         row = _row(fragment.text, sitting)
-        assert 'data-status="in_progress"' in row and "张伟" in row
+        assert 'data-status="in_progress"' in row and "张伟" in row and ">Sitting<" in row
         assert "1 of 20 answered" in row
         seconds = int(re.search(r'data-seconds-left="(\d+)"', row).group(1))
         assert 29 * 60 < seconds <= 30 * 60

@@ -126,10 +126,14 @@ def item_list(request: Request, occupation: str = "", level: str = "", point: st
     """The item bank, filtered and paged; htmx requests get the table only."""
     filters = {"occupation": _number(occupation), "level": _choice(level, Level), "point": _number(point),
                "status": _choice(status, ItemStatus), "type": _choice(item_type, ItemType), "q": q.strip()[:200]}
-    found = items.list_items(db, items.ItemFilter(
+    wanted = items.ItemFilter(
         occupation_id=filters["occupation"], level=filters["level"], appraisal_point_id=filters["point"],
         status=filters["status"], item_type=filters["type"], text=filters["q"] or None,
-        page=_number(page) or 1, page_size=PAGE_SIZE))
+        page=_number(page) or 1, page_size=PAGE_SIZE)
+    found = items.list_items(db, wanted)
+    if found.page > found.pages:  # a bookmarked page beyond the end shows the last one
+        wanted.page = found.pages
+        found = items.list_items(db, wanted)
     kept = {name: value for name, value in filters.items() if value}
 
     def page_url(number: int) -> str:
