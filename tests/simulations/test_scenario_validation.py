@@ -116,6 +116,10 @@ class TestMessages:
         with pytest.raises(ScenarioError, match="can never be true"):
             load_scenario_text(text, "x.yaml")
 
+    def test_condition_on_time_beyond_the_limit_is_unsatisfiable(self):
+        error = self.reject("check: {did: open_valve}", 'check: {ever: "t > 100"}')
+        assert "can never be true" in error.message and error.field == "rubric.lines[0].check.ever"
+
 
 class TestPublishedSchema:
     def test_schema_is_valid_json_with_the_top_level_sections(self):
@@ -124,7 +128,3 @@ class TestPublishedSchema:
             schema["properties"]
         )
         json.dumps(schema)
-
-    def test_condition_on_time_beyond_the_limit_is_unsatisfiable(self):
-        error = self.reject("check: {did: open_valve}", 'check: {ever: "t > 100"}')
-        assert "can never be true" in error.message and error.field == "rubric.lines[0].check.ever"
