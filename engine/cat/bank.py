@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from itembank.irt.likelihood import log_probability_table
 from itembank.irt.models import (
     ItemBank,
     family_probabilities,
@@ -51,7 +50,11 @@ class CATBank:
         self.n_items = bank.n_items
         self.K = bank.max_categories
         self.nodes = np.linspace(-bound, bound, n_quadrature)
-        self.log_prob = log_probability_table(bank, self.nodes)
+        with np.errstate(divide="ignore"):
+            logp = bank.log_category_probabilities(self.nodes)  # (Q, J, K); padding −inf
+        logp = np.where(np.isfinite(logp), logp, 0.0)  # padding is never observed
+        self.log_prob = np.ascontiguousarray(
+            logp.transpose(1, 2, 0).reshape(self.n_items * self.K, self.nodes.size))
         self.info_nodes = np.ascontiguousarray(bank.item_information(self.nodes).T)
         n_grid = int(round(2 * info_bound / info_step)) + 1
         self._grid0, self._step = -info_bound, 2 * info_bound / (n_grid - 1)

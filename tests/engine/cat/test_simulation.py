@@ -48,7 +48,7 @@ class TestPrecision:
 
     @pytest.mark.parametrize("selector", [KLSelector(), AStratifiedSelector(4)])
     def test_other_selectors_beat_random_tests(self, bank500, selector):
-        theta = np.random.default_rng(3).normal(size=400)
+        theta = np.random.default_rng(3).normal(size=200)
         res = summarize(simulate(fixed30(bank500, selector=selector), theta,
                                  np.random.default_rng(4)))
         rand = summarize(simulate(fixed30(bank500, random_start=30), theta,
@@ -134,3 +134,18 @@ class TestClassification:
         assert report["classification"]["correct"] >= 0.95
         assert out.length.mean() < 30
         assert 0.9 <= report["classification"]["rudner_accuracy"] <= 1.0
+
+
+class TestMixedModels:
+    def test_polytomous_and_3pl_items_are_served_and_scored(self):
+        from .banks import mixed_bank
+
+        bank = CATBank(mixed_bank(seed=21))
+        theta = np.random.default_rng(22).normal(size=300)
+        cat = summarize(simulate(AdaptiveEngine(bank, stopping=StoppingPolicy(15, 15)), theta,
+                                 np.random.default_rng(23)))
+        rand = summarize(simulate(AdaptiveEngine(bank, random_start=15,
+                                                 stopping=StoppingPolicy(15, 15)), theta,
+                                  np.random.default_rng(23)))
+        assert cat["rmse"] < 0.9 * rand["rmse"]
+        assert cat["rmse"] < 0.35
