@@ -160,6 +160,8 @@ class CalibrationResult:
     log_posterior : loglik plus the log prior densities
     converged, n_cycles, max_change : convergence report
     se : per item, standard errors ``{"a", "d", "b", "c"}`` or None (anchors / not asked)
+    se_method : ``"oakes"`` when standard errors were computed
+    population_se : SE of the estimated population SD (rasch), else None
     n_persons, n_items, n_observed : data size
     estimated : (n_items,) false for anchor items
     """
@@ -177,6 +179,7 @@ class CalibrationResult:
     estimated: np.ndarray
     se: list = field(default_factory=list)
     se_method: str | None = None
+    population_se: dict | None = None
 
     @property
     def items(self) -> list[ItemParams]:
@@ -510,7 +513,7 @@ def _observed_covariance(cal: _Calibrator, psi, pop) -> np.ndarray:
 
 
 def _item_standard_errors(lay: _Layout, psi, cov, scale: float) -> list:
-    """Per-item SE dicts from the covariance of the free parameters (delta method)."""
+    """Per-item SE dicts ``a``, ``d`` (list), ``b`` (float or list), ``c`` (delta method)."""
     index = -np.ones(lay.free.shape, dtype=int)
     n_item_free = int(lay.free.sum())
     index[lay.free] = np.arange(n_item_free)
@@ -522,22 +525,32 @@ def _item_standard_errors(lay: _Layout, psi, cov, scale: float) -> list:
             out.append(None)
             continue
         ia, idd = index[j, 0], index[j, 1 : lay.n_cat[j]]
-        se = {"d": [float(np.sqrt(max(cov[i, i], 0.0))) for i in idd]}
-        if model != "rasch":
-            se["a"] = float(np.sqrt(max(cov[ia, ia], 0.0))) / scale
+        se_d = [_sd(cov, i) for i in idd]
+        se = {"a": 0.0 if model == "rasch" else _sd(cov, ia) / scale, "d": se_d}
+        if model == "rasch":
+            se_b = se_d  # reported a = 1, so b = −d
+        elif ia >= 0:
+            a = psi[j, 0]
+            se_b = [_delta_b(cov, ia, i, a, psi[j, 1 + k]) * scale for k, i in enumerate(idd)]
         else:
-            se["a"] = 0.0
+            se_b = [np.nan] * len(idd)
+        se["b"] = se_b[0] if model in DICHOTOMOUS else se_b
         if model == "3pl":
-            ig = index[j, lay.gcol]
             c = expit(psi[j, lay.gcol])
-            se["c"] = float(c * (1 - c) * np.sqrt(max(cov[ig, ig], 0.0)))
-        if model in DICHOTOMOUS and ia >= 0:
-            a, d = psi[j, 0], psi[j, 1]
-            grad = np.array([d / a**2, -1.0 / a])
-            sub = cov[np.ix_([ia, idd[0]], [ia, idd[0]])]
-            se["b"] = float(np.sqrt(max(grad @ sub @ grad, 0.0))) * scale
+            se["c"] = float(c * (1 - c) * _sd(cov, index[j, lay.gcol]))
         out.append(se)
     return out
+
+
+def _sd(cov, i) -> float:
+    return float(np.sqrt(max(cov[i, i], 0.0)))
+
+
+def _delta_b(cov, ia, idk, a, d) -> float:
+    """SE of ``b = −d/a`` from the (a, d) covariance block."""
+    grad = np.array([d / a**2, -1.0 / a])
+    sub = cov[np.ix_([ia, idk], [ia, idk])]
+    return float(np.sqrt(max(grad @ sub @ grad, 0.0)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -647,7 +660,7 @@ def _finish(cal: _Calibrator, psi, pop, cycles, change, converged, opts) -> Cali
     post, _ = cal.e_step(psi, pop)
     loglik = post.loglik
     log_post = loglik + cal.log_prior(psi)
-    se = []
+    se, population_se = [], None
     scale = 1.0
     if "rasch" in lay.models and lay.common.size:
         scale = float(psi[lay.common[0], 0])  # rasch: report a = 1 and sd = common slope
@@ -655,10 +668,7 @@ def _finish(cal: _Calibrator, psi, pop, cycles, change, converged, opts) -> Cali
         cov = _observed_covariance(cal, psi, pop)
         se = _item_standard_errors(lay, psi, cov, scale)
         if scale != 1.0:
-            se_scale = float(np.sqrt(max(cov[-1, -1], 0.0)))
-            for s in se:
-                if s is not None:
-                    s["population_sd"] = se_scale
+            population_se = {"sd": float(np.sqrt(max(cov[-1, -1], 0.0)))}
     bank = lay.bank(psi, data.item_ids, data.categories)
     mean, sd = pop
     if scale != 1.0:
@@ -668,5 +678,5 @@ def _finish(cal: _Calibrator, psi, pop, cycles, change, converged, opts) -> Cali
                              log_posterior=log_post, converged=converged, n_cycles=cycles,
                              max_change=change, n_persons=data.n_persons,
                              n_items=data.n_items, n_observed=data.n_observed,
-                             estimated=~lay.fixed, se=se,
+                             estimated=~lay.fixed, se=se, population_se=population_se,
                              se_method="oakes" if opts.se else None)

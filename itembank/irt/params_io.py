@@ -52,6 +52,7 @@ def result_to_dict(result: CalibrationResult) -> dict:
         "max_change": result.max_change,
         "se_method": result.se_method,
         "population": {"mean": result.population.mean, "sd": result.population.sd},
+        "population_se": result.population_se,
         "items": [dict(item_to_dict(it), estimated=bool(est))
                   for it, est in zip(result.items, result.estimated)],
     }

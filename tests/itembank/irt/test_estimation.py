@@ -242,3 +242,20 @@ class TestArrayInputs:
         from_sparse = calibrate(mat, "2pl")
         assert from_dense.n_observed == from_sparse.n_observed == data.n_observed
         assert from_dense.loglik == pytest.approx(from_sparse.loglik, abs=1e-6)
+
+
+class TestStandardErrorsByModel:
+    def test_rasch_population_sd_and_polytomous_thresholds_have_ses(self, lsat6, rng):
+        rasch = calibrate(lsat6, "rasch", CalibrationOptions(se=True))
+        assert 0 < rasch.population_se["sd"] < 0.2
+        assert rasch.se[0]["b"] == rasch.se[0]["d"][0]
+        bank = random_bank(6, "gpcm", rng, n_categories=3)
+        res = calibrate(simulate_responses(bank, rng.normal(size=1500), rng), "gpcm",
+                        CalibrationOptions(se=True))
+        assert all(len(s["b"]) == 2 and min(s["b"]) > 0 for s in res.se)
+
+    def test_3pl_se_of_c_is_positive_and_bounded(self, rng):
+        bank = random_bank(10, "3pl", rng)
+        data = simulate_responses(bank, rng.normal(size=3000), rng)
+        res = calibrate(data, "3pl", CalibrationOptions(se=True))
+        assert all(0 < s["c"] < 0.2 for s in res.se)
