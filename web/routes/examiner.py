@@ -99,7 +99,6 @@ def _draft(db: Session, form: ItemForm) -> items.ItemDraft:
     return draft
 
 
-
 def _audit_as(db: Session, user: User) -> items.AuditSink:
     return lambda action, entity_type, entity_id, data: audit.record(
         db, user.username, action, entity_type, entity_id, data)
