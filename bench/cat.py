@@ -42,7 +42,6 @@ from engine.cat import (  # noqa: E402
     SympsonHetter,
     calibrate_sympson_hetter,
     simulate,
-    summarize,
 )
 from engine.cat.simulation import draw_responses  # noqa: E402
 from itembank.irt.models import ItemBank  # noqa: E402
@@ -100,8 +99,9 @@ def peer_comparison(n_simulees: int) -> dict:
     out = {"skillcert_eap": run_skillcert(bank, theta),
            "skillcert_ml": run_skillcert(bank, theta, MLEstimator()),
            "catsim": run_catsim(a, b, theta)}
-    out["speedup_eap_vs_catsim"] = out["catsim"]["wall_seconds"] / out["skillcert_eap"]["wall_seconds"]
-    out["speedup_ml_vs_catsim"] = out["catsim"]["wall_seconds"] / out["skillcert_ml"]["wall_seconds"]
+    for name in ("eap", "ml"):
+        out[f"speedup_{name}_vs_catsim"] = (out["catsim"]["wall_seconds"]
+                                            / out[f"skillcert_{name}"]["wall_seconds"])
     return out
 
 

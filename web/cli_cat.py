@@ -19,19 +19,11 @@ import typer
 
 from engine.assembly import AssemblyError, AssemblyOptions, assemble_forms
 from engine.cat import (
-    SPRT,
-    AdaptiveEngine,
     Blueprint,
     CATBank,
     CATError,
-    ConfidenceInterval,
-    SEThreshold,
-    StoppingPolicy,
-    SympsonHetter,
+    CATSettings,
     calibrate_sympson_hetter,
-    make_estimator,
-    make_selector,
-    parse_exposure,
     simulate,
     summarize,
 )
@@ -93,28 +85,27 @@ def simulate_cat(
     with _clear_errors():
         items, population = read_params(bank)
         rng = np.random.default_rng(seed)
-        engine = _engine(items, blueprint, min_length, max_length, se_stop, selection,
-                         estimator, random_start, cut, classification)
+        settings = CATSettings(min_length=min_length, max_length=max_length, se_stop=se_stop,
+                               estimator=estimator, selection=selection,
+                               random_start=random_start, exposure=exposure, cut_theta=cut,
+                               classification=classification)
+        cbank = CATBank(items)
+        bp = Blueprint.load(blueprint) if blueprint is not None else None
         true_theta = _abilities(theta, examinees, rng, population.mean, population.sd)
-        extra = {}
-        exp = parse_exposure(exposure, engine.bank.n_items)
-        if isinstance(exp, SympsonHetter):
-            r_max = float(exposure.partition(":")[2] or 0.2)
+        extra, k = {}, None
+        r_max = settings.sympson_hetter_r_max
+        if r_max is not None:
+            plain = replace(settings, exposure="none").build(cbank, bp)
             calib = _abilities(theta, min(max(examinees, 1000), 2000), rng, population.mean,
                                population.sd)
-            k, history = calibrate_sympson_hetter(engine, r_max, calib, rng)
-            exp = SympsonHetter(k)
+            k, history = calibrate_sympson_hetter(plain, r_max, calib, rng)
             extra["sympson_hetter"] = {"r_max": r_max, "calibration_max_rates": history,
                                        "n_restricted": int(np.sum(k < 1))}
-        engine = replace(engine, exposure=exp)
+        engine = settings.build(cbank, bp, sympson_hetter=k)
         result = simulate(engine, true_theta, rng)
         report = summarize(result, cut=cut)
-        report["settings"] = {"bank": str(bank), "blueprint": str(blueprint) if blueprint else None,
-                              "theta": theta, "min_length": min_length,
-                              "max_length": max_length, "se_stop": se_stop,
-                              "selection": selection, "exposure": exposure,
-                              "estimator": estimator, "random_start": random_start,
-                              "classification": classification, "seed": seed}
+        report["settings"] = dict(settings.to_dict(), bank=str(bank), theta=theta, seed=seed,
+                                  blueprint=str(blueprint) if blueprint else None)
         report.update(extra)
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     typer.echo(f"{examinees} simulees: RMSE {report['rmse']:.3f}, bias {report['bias']:+.3f}, "
@@ -122,27 +113,6 @@ def simulate_cat(
                f"{report['exposure']['max']:.3f}, blueprint violations "
                f"{report['blueprint_violations']}, "
                f"{1e3 * report['seconds_per_item_step']:.3f} ms per item step → {out}")
-
-
-def _engine(items, blueprint_path, min_length, max_length, se_stop, selection, estimator,
-            random_start, cut, classification) -> AdaptiveEngine:
-    rules = []
-    if se_stop is not None:
-        rules.append(SEThreshold(se_stop))
-    if classification != "none":
-        if cut is None:
-            raise ValueError("--classification needs --cut")
-        if classification not in ("sprt", "ci"):
-            raise ValueError(f"--classification {classification!r}: use none, sprt or ci")
-        rules.append(SPRT(cut) if classification == "sprt" else ConfidenceInterval(cut))
-    stopping = StoppingPolicy(min_length, max_length, rules=tuple(rules))
-    cbank = CATBank(items)
-    compiled = None
-    if blueprint_path is not None:
-        compiled = Blueprint.load(blueprint_path).compile(cbank.ids, max_length)
-    return AdaptiveEngine(cbank, estimator=make_estimator(estimator),
-                          selector=make_selector(selection), stopping=stopping,
-                          blueprint=compiled, random_start=random_start)
 
 
 def assemble(

@@ -39,6 +39,7 @@ from .exposure import (
 )
 from .scores import ScoreScale, fixed_form_decision_quality, rudner_accuracy_consistency
 from .selection import AStratifiedSelector, ItemSelector, KLSelector, MaxInfoSelector, make_selector
+from .settings import CATSettings
 from .session import Response, SessionResult, SessionRunner, SessionState, Step, seen_within
 from .simulation import SimulationResult, calibrate_sympson_hetter, simulate, summarize
 from .state import TrailState
@@ -46,7 +47,7 @@ from .stopping import SPRT, ConfidenceInterval, SEThreshold, StoppingPolicy, Sto
 
 __all__ = [
     "AStratifiedSelector", "AbilityEstimate", "AbilityEstimator", "AdaptiveEngine",
-    "Blueprint", "BlueprintError", "CATBank", "CATError", "CATOptionsError",
+    "Blueprint", "BlueprintError", "CATBank", "CATError", "CATOptionsError", "CATSettings",
     "CompiledBlueprint", "ConfidenceInterval", "EAPEstimator", "ExposureCeiling",
     "ExposureControl", "IllegalResponseError", "ItemSelector", "KLSelector", "MAPEstimator",
     "MLEstimator", "MaxInfoSelector", "NoExposureControl", "Randomesque", "Response", "SPRT",

@@ -199,7 +199,9 @@ class CompiledBlueprint:
         """True when the answered items already satisfy every lower bound."""
         if np.any(self.counts(items) < self.lo - 1e-9):
             return False
-        return self.points_bounds is None or self.points[items].sum() >= self.points_bounds[0] - 1e-9
+        if self.points_bounds is None:
+            return True
+        return bool(self.points[items].sum() >= self.points_bounds[0] - 1e-9)
 
     def violations(self, items: np.ndarray) -> list[str]:
         """Names of the rules a finished test breaks (empty when it meets the blueprint)."""

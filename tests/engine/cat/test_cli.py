@@ -80,7 +80,7 @@ class TestSimulateCat:
         (("--exposure", "sometimes"), "exposure"),
         (("--selection", "best"), "selection"),
         (("--theta", "nowhere.csv"), "--theta"),
-        (("--classification", "sprt"), "--cut"),
+        (("--classification", "sprt"), "cut"),
     ])
     def test_bad_options_exit_2_with_a_message(self, app, files, args, needle):
         res = run(app, "simulate-cat", "--bank", files / "params.json", "--examinees", 10,

@@ -162,3 +162,32 @@ class TestResult:
         assert high.score > 60 > low.score
         assert high.confidence > 0.95 and low.confidence > 0.95
         assert high.n_scored < 40
+
+
+class TestSettings:
+    def test_settings_round_trip_and_build_an_engine(self, bank):
+        from engine.cat import CATSettings
+
+        settings = CATSettings(min_length=5, max_length=15, se_stop=0.4, cut_theta=0.2,
+                               classification="sprt", exposure="randomesque:4")
+        again = CATSettings.from_dict(settings.to_dict())
+        assert again == settings
+        engine = again.build(bank)
+        assert engine.stopping.max_length == 15 and len(engine.stopping.rules) == 2
+        state = sit(SessionRunner(engine), seed=1, theta=0.0, rng=np.random.default_rng(1))
+        assert 5 <= len(state.responses) <= 15
+
+    @pytest.mark.parametrize("doc", [{"estimator": "guess"}, {"classification": "sprt"},
+                                     {"min_length": 40}, {"exposure": "sometimes"},
+                                     {"colour": "red"}])
+    def test_bad_settings_are_refused(self, doc):
+        from engine.cat import CATSettings
+
+        with pytest.raises(CATOptionsError):
+            CATSettings.from_dict(doc)
+
+    def test_sympson_hetter_needs_its_parameters(self, bank):
+        from engine.cat import CATSettings
+
+        with pytest.raises(CATOptionsError):
+            CATSettings(exposure="sympson-hetter:0.2").build(bank)
