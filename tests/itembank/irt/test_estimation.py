@@ -259,3 +259,12 @@ class TestStandardErrorsByModel:
         data = simulate_responses(bank, rng.normal(size=3000), rng)
         res = calibrate(data, "3pl", CalibrationOptions(se=True))
         assert all(0 < s["c"] < 0.2 for s in res.se)
+
+    def test_cross_product_se_approximates_oakes(self, rng):
+        bank = random_bank(12, "2pl", rng)
+        data = simulate_responses(bank, rng.normal(size=6000), rng, items_per_person=8)
+        oakes = calibrate(data, "2pl", CalibrationOptions(se=True))
+        xpd = calibrate(data, "2pl", CalibrationOptions(se=True, se_method="xpd"))
+        ratio = np.array([x["a"] / o["a"] for x, o in zip(xpd.se, oakes.se)])
+        assert xpd.se_method == "xpd"
+        assert np.all(np.abs(ratio - 1) < 0.12)
