@@ -98,6 +98,8 @@ def calibrate_cmd(
     model: str = typer.Option("2pl", help="rasch|1pl|2pl|3pl|grm|gpcm or a JSON map item → model"),
     out: Path = typer.Option(..., "--out", help="PARAMS.json to write"),
     se: bool = typer.Option(False, "--se", help="standard errors (Oakes observed information)"),
+    se_method: str = typer.Option("oakes", "--se-method", help="oakes or xpd (cross-product, "
+                                  "for very large banks)"),
     fixed: Optional[Path] = typer.Option(None, "--fixed", help="ANCHORS.json: items held fixed"),
     prior: list[str] = typer.Option([], "--prior", help="a=lognormal(0,0.5), d=normal(0,2), "
                                     "c=beta(5,17) or none"),
@@ -109,7 +111,7 @@ def calibrate_cmd(
     with _clear_errors():
         data = read_responses_csv(responses)
         priors = _parse_priors(prior)
-        opts = CalibrationOptions(se=se, priors=priors, default_priors=priors is None,
+        opts = CalibrationOptions(se=se, se_method=se_method, priors=priors, default_priors=priors is None,
                                   max_cycles=max_cycles, tol=tol)
         anchors = read_params(fixed)[0] if fixed else None
         with warnings.catch_warnings():

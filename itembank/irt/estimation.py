@@ -18,9 +18,9 @@ Convergence: the largest parameter change of a plain EM step is below ``tol``.
 
 Standard errors
 ---------------
-Default ``se_method="oakes"``: observed information by Oakes' identity: the Jacobian of the observed-data score,
-which by Fisher's identity is the gradient of the expected complete-data
-log-posterior at the current posterior, differentiated numerically (central
+Default ``se_method="oakes"``: observed information by Oakes' identity — the Jacobian
+of the observed-data score, which by Fisher's identity is the gradient of the expected
+complete-data log-posterior at the current posterior, differentiated numerically (central
 differences of the analytic score). Costs two E-steps per estimated parameter. The
 latent mean/SD (estimated only with anchors) are held fixed in the SE computation.
 ``se_method="xpd"``: cross-product of the per-person observed scores (plus prior
