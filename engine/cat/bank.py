@@ -58,7 +58,10 @@ class CATBank:
         self.info_nodes = np.ascontiguousarray(bank.item_information(self.nodes).T)
         n_grid = int(round(2 * info_bound / info_step)) + 1
         self._grid0, self._step = -info_bound, 2 * info_bound / (n_grid - 1)
-        self._info_grid = bank.item_information(np.linspace(-info_bound, info_bound, n_grid))
+        # float32 halves the memory traffic of the two row gathers per step; selection
+        # only ranks items, and 7 significant digits are plenty for that.
+        self._info_grid = bank.item_information(
+            np.linspace(-info_bound, info_bound, n_grid)).astype(np.float32)
         self.location = np.nanmean(bank.b, axis=1)
         self.top_category = bank.n_categories - 1
         self._index = {item_id: j for j, item_id in enumerate(bank.ids)}
@@ -76,14 +79,18 @@ class CATBank:
 
         Returns
         -------
-        ndarray, shape (n, n_items)
+        ndarray, shape (n, n_items), float32
         """
         t = (np.clip(np.asarray(theta, dtype=float), self._grid0, -self._grid0)
              - self._grid0) / self._step
         i = np.minimum(t.astype(np.int64), self._info_grid.shape[0] - 2)
-        f = (t - i)[:, None]
+        f = (t - i).astype(np.float32)[:, None]
         lo = self._info_grid[i]
-        return lo + f * (self._info_grid[i + 1] - lo)
+        hi = self._info_grid[i + 1]
+        hi -= lo
+        hi *= f
+        hi += lo
+        return hi
 
     def response_rows(self, items: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Rows of :attr:`log_prob` for (item, category index) pairs, same shape as inputs."""

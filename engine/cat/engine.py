@@ -96,7 +96,7 @@ class AdaptiveEngine:
         if self.blueprint is not None:
             scores = self._shadow(state, rows, scores, hard, soft)
         else:
-            scores = np.where(hard | soft, -np.inf, scores)
+            np.putmask(scores, hard | soft, -np.inf)
             relaxed = ~np.isfinite(scores).any(axis=1) & ~hard.all(axis=1)
             if relaxed.any():  # exposure rules never end a test early
                 scores[relaxed] = np.where(hard[relaxed], -np.inf,
