@@ -47,6 +47,8 @@ from simulations.runtime.trace import (
 )
 
 _EPS = 1e-9
+MAX_ACTIONS_PER_SESSION = 5_000
+"""A candidate clicks maybe a few hundred times; more is a runaway client."""
 
 
 def column_env(program: Program, matrix: np.ndarray, t: Any) -> dict[str, Any]:
@@ -170,6 +172,8 @@ class SimulationBatch:
         session = self.sessions[i]
         if session.end_tick is not None or session.finishing:
             raise ActionRejectedError("the session has ended")
+        if len(session.actions) + len(session.queue) >= MAX_ACTIONS_PER_SESSION:
+            raise ActionRejectedError(f"more than {MAX_ACTIONS_PER_SESSION} actions in one session")
         spec = self.program.actions.get(action)
         if spec is None:
             raise ActionRejectedError(f"unknown action {action!r}")

@@ -11,6 +11,7 @@ from simulations.errors import ActionLogError
 
 ENDED_BY_FINISH = "finish"
 ENDED_BY_TIME_LIMIT = "time_limit"
+MAX_LOGGED_ACTIONS = 5_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ def parse_action_log(raw: Any) -> list[LoggedAction]:
     """Validate an ACTIONS.json document: a list of ``{"t", "action", "args"}``."""
     if not isinstance(raw, list):
         raise ActionLogError("the action list must be a JSON array of {t, action, args}")
+    if len(raw) > MAX_LOGGED_ACTIONS:
+        raise ActionLogError(
+            f"the action list has {len(raw)} entries; at most {MAX_LOGGED_ACTIONS}"
+        )
     actions: list[LoggedAction] = []
     last = 0.0
     for i, entry in enumerate(raw):

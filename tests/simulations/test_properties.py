@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulations.errors import ExpressionError
+from simulations.errors import ExpressionError, ScenarioError
 from simulations.expressions import BOOL, REAL, compile_expression, enum_type
 from simulations.runtime import replay, score
 from simulations.runtime.trace import LoggedAction
+from simulations.scenario import load_scenario_text
 
 SYMBOLS = {"x": REAL, "on": BOOL, "pos": enum_type(["open", "closed"])}
 ALPHABET = "xonpsabc_0123456789.+-*/%()<>=!'\" ,:[]{}lambdaifelsenotand"
@@ -52,3 +55,25 @@ class TestRandomCandidates:
         assert 0.0 <= sheet.total <= 100.0
         assert sheet.passed == (not sheet.vetoed and sheet.total >= 60)
         assert replay(electrician, log, seed).fingerprint() == trace.fingerprint()
+
+
+BASE = (Path(__file__).parent / "valid_tank.yaml").read_text("utf-8")
+MUTATION = st.tuples(
+    st.integers(0, len(BASE) - 1),
+    st.sampled_from(list(" :-[]{}'\"\n#&*!|>0az_.,=<(+")),
+    st.booleans(),
+)
+
+
+class TestScenarioFileFuzz:
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(MUTATION, min_size=1, max_size=4))
+    def test_any_mutated_file_loads_or_raises_a_scenario_error(self, mutations):
+        text = BASE
+        for position, char, insert in mutations:
+            position %= len(text)
+            text = text[:position] + char + text[position + (0 if insert else 1) :]
+        try:
+            load_scenario_text(text, "fuzz.yaml")
+        except ScenarioError as error:
+            assert error.file == "fuzz.yaml" and error.message

@@ -268,3 +268,18 @@ class TestScenarioIdentity:
         assert len(sheet.scenario_sha256) == 64
         edited = load_scenario_text(LAMP.replace("version: 2", "version: 3"), "lamp.yaml")
         assert edited.source_sha256 != lamp.source_sha256
+
+
+class TestRunawayClients:
+    def test_action_count_is_capped(self, lamp):
+        from simulations.runtime.engine import MAX_ACTIONS_PER_SESSION
+
+        simulation = Simulation.from_seed(lamp, 0)
+        for _ in range(MAX_ACTIONS_PER_SESSION):
+            simulation.act("swap")
+        with pytest.raises(ActionRejectedError, match="more than"):
+            simulation.act("swap")
+
+    def test_huge_action_list_is_refused(self):
+        with pytest.raises(ActionLogError, match="at most"):
+            parse_action_log([{"t": 0, "action": "x"}] * 5_001)
