@@ -76,6 +76,10 @@ from simulations.scenario.schema import SchemaViolation, validate
 
 MAX_TICK_COST = 200_000
 """Upper bound on expression nodes evaluated per tick (derived + dynamics x RK4 stages)."""
+MAX_TICKS = 100_000
+"""Upper bound on ticks in a run (a day at 1 s)."""
+MAX_RUN_COST = 50_000_000
+"""Upper bound on expression nodes evaluated over a whole run (bounds a replay's time)."""
 
 _RESERVED = {"t", "true", "false", "and", "or", "not", "if", "else"} | set(FUNCTIONS)
 _NUMERIC_CONTROLS = {"setpoint", "numeric_input"}
@@ -750,6 +754,16 @@ class _Compiler:
             raise self.error(
                 ("dynamics",),
                 f"about {per_tick} evaluation steps per tick exceed the limit of {MAX_TICK_COST}; reduce substeps or simplify",
+            )
+        if program.n_ticks > MAX_TICKS:
+            raise self.error(
+                ("clock", "tick") if "clock" in self.data else ("time_limit",),
+                f"{program.n_ticks} ticks (time limit / tick) exceed the limit of {MAX_TICKS}; use a longer tick",
+            )
+        if per_tick * program.n_ticks > MAX_RUN_COST:
+            raise self.error(
+                ("dynamics",),
+                f"a full run needs about {per_tick * program.n_ticks:.2g} evaluation steps, over the limit of {MAX_RUN_COST:.0e}",
             )
 
 
