@@ -78,6 +78,9 @@ def simulate_cat(
     cut: Optional[float] = typer.Option(None, "--cut", help="cut θ for classification"),
     classification: str = typer.Option("none", "--classification",
                                        help="none | sprt | ci (needs --cut)"),
+    alpha: float = typer.Option(0.05, "--alpha", help="SPRT/CI error rate (false pass)"),
+    beta: float = typer.Option(0.05, "--beta", help="SPRT error rate (false fail)"),
+    delta: float = typer.Option(0.3, "--delta", help="SPRT indifference half-width"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", help="REPORT.json"),
 ) -> None:
@@ -88,7 +91,8 @@ def simulate_cat(
         settings = CATSettings(min_length=min_length, max_length=max_length, se_stop=se_stop,
                                estimator=estimator, selection=selection,
                                random_start=random_start, exposure=exposure, cut_theta=cut,
-                               classification=classification)
+                               classification=classification, alpha=alpha, beta=beta,
+                               delta=delta)
         cbank = CATBank(items)
         bp = Blueprint.load(blueprint) if blueprint is not None else None
         true_theta = _abilities(theta, examinees, rng, population.mean, population.sd)

@@ -114,3 +114,18 @@ class TestAssemble:
                   "--forms", 2, "--out", files / "f.json")
         assert res.exit_code == 2
         assert "information@0" in res.output and "short by" in res.output
+
+
+def test_sprt_classification_options_reach_the_engine(app, files):
+    reports = {}
+    for alpha in ("0.2", "0.01"):
+        out = files / f"sprt{alpha}.json"
+        res = run(app, "simulate-cat", "--bank", files / "params.json", "--examinees", 400,
+                  "--min-length", 3, "--max-length", 40, "--cut", 0.5, "--classification",
+                  "sprt", "--alpha", alpha, "--beta", alpha, "--seed", 3, "--out", out)
+        assert res.exit_code == 0, res.output
+        reports[alpha] = json.loads(out.read_text())
+    # stricter error rates need longer tests and decide better
+    assert reports["0.01"]["length"]["mean"] > reports["0.2"]["length"]["mean"]
+    assert (reports["0.01"]["classification"]["correct"]
+            > reports["0.2"]["classification"]["correct"])
