@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 from engine import audit
-from engine.errors import DuplicateError, InvalidInputError
+from engine.errors import N_, DuplicateError, InvalidInputError
 from engine.models import Role, User
 
 _hasher = PasswordHasher()
@@ -31,11 +31,11 @@ def create_user(session: Session, username: str, display_name: str, role: Role, 
                 actor: str) -> User:
     username = username.strip()
     if not username or len(username) > 80 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        raise InvalidInputError("user name must be 1–80 letters, digits, '.', '-' or '_'", "username")
+        raise InvalidInputError(N_("user name must be 1–80 letters, digits, '.', '-' or '_'"), "username")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"password must have at least {MIN_PASSWORD_LENGTH} characters", "password")
+        raise InvalidInputError(N_("password must have at least %(n)s characters"), "password", n=MIN_PASSWORD_LENGTH)
     if session.exec(select(User).where(User.username == username)).first():
-        raise DuplicateError(f"user name {username!r} is taken")
+        raise DuplicateError(N_("user name '%(name)s' is taken"), "username", name=username)
     user = User(username=username, display_name=display_name.strip() or username, role=role,
                 password_hash=hash_password(password))
     session.add(user)

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from engine import audit, delivery
 from engine.accounts import create_user
-from engine.errors import DuplicateError, InvalidInputError, NotFoundError
+from engine.errors import N_, DuplicateError, InvalidInputError, NotFoundError
 from engine.identity import parse_resident_id
 from engine.models import (
     Candidate,
@@ -29,9 +29,9 @@ from engine.models import (
 def _required(value: str, field: str, limit: int = 200) -> str:
     value = value.strip()
     if not value:
-        raise InvalidInputError(f"{field} is required", field)
+        raise InvalidInputError(N_("%(name)s is required"), field, name=field)
     if len(value) > limit:
-        raise InvalidInputError(f"{field} is longer than {limit} characters", field)
+        raise InvalidInputError(N_("%(name)s is longer than %(limit)s characters"), field, name=field, limit=limit)
     return value
 
 
@@ -39,10 +39,10 @@ def create_institution(session: Session, code: str, name: str, kind: str, actor:
     try:
         kind_value = InstitutionKind(kind)
     except ValueError:
-        raise InvalidInputError(f"unknown institution kind {kind!r}", "kind") from None
+        raise InvalidInputError(N_("unknown institution kind '%(kind)s'"), "kind", kind=kind) from None
     code = _required(code, "code", 32)
     if session.exec(select(Institution).where(Institution.code == code)).first():
-        raise DuplicateError(f"institution code {code!r} exists already")
+        raise DuplicateError(N_("institution code '%(code)s' exists already"), "code", code=code)
     institution = Institution(code=code, name=_required(name, "name"), kind=kind_value)
     session.add(institution)
     session.flush()
@@ -53,7 +53,7 @@ def create_institution(session: Session, code: str, name: str, kind: str, actor:
 
 def create_test_center(session: Session, institution_id: int, name: str, address: str, actor: str) -> TestCenter:
     if session.get(Institution, institution_id) is None:
-        raise NotFoundError(f"institution {institution_id} not found")
+        raise NotFoundError(N_("institution %(id)s not found"), id=institution_id)
     center = TestCenter(institution_id=institution_id, name=_required(name, "name"), address=address.strip())
     session.add(center)
     session.flush()
@@ -63,9 +63,9 @@ def create_test_center(session: Session, institution_id: int, name: str, address
 
 def create_room(session: Session, test_center_id: int, name: str, capacity: int, actor: str) -> Room:
     if session.get(TestCenter, test_center_id) is None:
-        raise NotFoundError(f"test center {test_center_id} not found")
+        raise NotFoundError(N_("test center %(id)s not found"), id=test_center_id)
     if not 1 <= capacity <= 500:
-        raise InvalidInputError("capacity must be between 1 and 500", "capacity")
+        raise InvalidInputError(N_("capacity must be between 1 and 500"), "capacity")
     room = Room(test_center_id=test_center_id, name=_required(name, "name", 100), capacity=capacity)
     session.add(room)
     session.flush()
@@ -76,9 +76,9 @@ def create_room(session: Session, test_center_id: int, name: str, capacity: int,
 def create_exam_session(session: Session, exam_definition_id: int, room_id: int, title: str,
                         starts_at: datetime, actor: str) -> ExamSession:
     if session.get(ExamDefinition, exam_definition_id) is None:
-        raise NotFoundError(f"exam definition {exam_definition_id} not found")
+        raise NotFoundError(N_("exam definition %(id)s not found"), id=exam_definition_id)
     if session.get(Room, room_id) is None:
-        raise NotFoundError(f"room {room_id} not found")
+        raise NotFoundError(N_("room %(id)s not found"), id=room_id)
     sitting = ExamSession(exam_definition_id=exam_definition_id, room_id=room_id,
                           title=_required(title, "title"), starts_at=starts_at)
     session.add(sitting)
@@ -94,7 +94,7 @@ def enrol(session: Session, exam_session_id: int, name: str, resident_id: str, a
     """Enrol a person (created on first enrolment) in a sitting; optionally give them a login."""
     exam_session = session.get(ExamSession, exam_session_id)
     if exam_session is None:
-        raise NotFoundError(f"exam session {exam_session_id} not found")
+        raise NotFoundError(N_("exam session %(id)s not found"), id=exam_session_id)
     identity = parse_resident_id(resident_id, today)
     name = _required(name, "name", 120)
     candidate = session.exec(select(Candidate).where(Candidate.resident_id == identity.number)).first()
@@ -108,12 +108,13 @@ def enrol(session: Session, exam_session_id: int, name: str, resident_id: str, a
         audit.record(session, actor, "candidate.created", "candidate", candidate.id, {"name": name})
     if session.exec(select(CandidateSession).where(CandidateSession.exam_session_id == exam_session_id,
                                                    CandidateSession.candidate_id == candidate.id)).first():
-        raise DuplicateError(f"{candidate.name} is already enrolled in this exam session")
+        raise DuplicateError(N_("%(name)s is already enrolled in this exam session"), "resident_id", name=candidate.name)
     room = session.get(Room, exam_session.room_id)
     enrolled = len(session.exec(select(CandidateSession.id).where(
         CandidateSession.exam_session_id == exam_session_id)).all())
     if room is not None and enrolled >= room.capacity:
-        raise InvalidInputError(f"room {room.name} holds {room.capacity} candidates and is full", "exam_session")
+        raise InvalidInputError(N_("room %(room)s holds %(capacity)s candidates and is full"), "exam_session",
+                                room=room.name, capacity=room.capacity)
     sitting = CandidateSession(exam_session_id=exam_session_id, candidate_id=candidate.id)
     session.add(sitting)
     session.flush()
@@ -141,7 +142,7 @@ def mask_resident_id(number: str) -> str:
 def roster(session: Session, exam_session_id: int, now: datetime) -> list[RosterLine]:
     """Who is sitting, how far along, and how much time each has left."""
     if session.get(ExamSession, exam_session_id) is None:
-        raise NotFoundError(f"exam session {exam_session_id} not found")
+        raise NotFoundError(N_("exam session %(id)s not found"), id=exam_session_id)
     rows = session.exec(
         select(CandidateSession, Candidate)
         .join(Candidate, col(Candidate.id) == CandidateSession.candidate_id)
@@ -204,7 +205,7 @@ def room_choices(session: Session) -> list[tuple[Room, TestCenter, Institution]]
 def get_exam_session(session: Session, exam_session_id: int) -> ExamSession:
     exam_session = session.get(ExamSession, exam_session_id)
     if exam_session is None:
-        raise NotFoundError(f"exam session {exam_session_id} not found")
+        raise NotFoundError(N_("exam session %(id)s not found"), id=exam_session_id)
     return exam_session
 
 

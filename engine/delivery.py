@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from engine import audit
-from engine.errors import DeadlinePassedError, InvalidInputError, NotFoundError
+from engine.errors import N_, DeadlinePassedError, InvalidInputError, NotFoundError
 from engine.lifecycle import Command, next_status
 from engine.models import (
     Candidate,
@@ -64,7 +64,7 @@ class Progress:
 def candidate_for_user(session: Session, user_id: int) -> Candidate:
     candidate = session.exec(select(Candidate).where(Candidate.user_id == user_id)).first()
     if candidate is None:
-        raise NotFoundError("this account has no candidate record")
+        raise NotFoundError(N_("this account has no candidate record"))
     return candidate
 
 
@@ -72,7 +72,7 @@ def owned_session(session: Session, candidate_session_id: int, candidate_id: int
     """The candidate's own sitting; another candidate's id is indistinguishable from a missing one."""
     sitting = session.get(CandidateSession, candidate_session_id)
     if sitting is None or sitting.candidate_id != candidate_id:
-        raise NotFoundError(f"exam sitting {candidate_session_id} not found")
+        raise NotFoundError(N_("exam sitting %(id)s not found"), id=candidate_session_id)
     return sitting
 
 
@@ -106,7 +106,7 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
         select(ExamFormItem).where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)
     ).all()
     if not form:
-        raise InvalidInputError(f"exam {definition.code} has no items on its form")
+        raise InvalidInputError(N_("exam %(code)s has no items on its form"), code=definition.code)
     for line in form:
         version = _current_version(session, line.item_id)
         if version.administered_at is None:
@@ -127,7 +127,7 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
 def _current_version(session: Session, item_id: int) -> ItemVersion:
     item = session.get(Item, item_id)
     if item is None:
-        raise NotFoundError(f"item {item_id} on the exam form does not exist")
+        raise NotFoundError(N_("item %(id)s on the exam form does not exist"), id=item_id)
     version = session.exec(
         select(ItemVersion).where(ItemVersion.item_id == item_id, ItemVersion.version_no == item.current_version)
     ).one()
@@ -157,10 +157,10 @@ def record_answer(session: Session, sitting: CandidateSession, position: int, an
         audit.record(session, actor, "response.refused", "candidate_session", sitting.id,
                      {"position": position, "answer": answer, "client_seq": client_seq, "reason": "deadline"})
         settle_if_overdue(session, sitting, now)
-        raise DeadlinePassedError("the time for this exam is over; this answer was not accepted")
+        raise DeadlinePassedError(N_("the time for this exam is over; this answer was not accepted"))
     next_status(sitting.status, Command.answer)
     if not 0 < client_seq <= MAX_CLIENT_SEQ:
-        raise InvalidInputError(f"sequence number {client_seq} is out of range", "seq")
+        raise InvalidInputError(N_("sequence number %(seq)s is out of range"), "seq", seq=client_seq)
     presented = _session_item(session, sitting, position)
     version = session.get(ItemVersion, presented.item_version_id)
     assert version is not None
@@ -189,7 +189,7 @@ def _session_item(session: Session, sitting: CandidateSession, position: int) ->
     line = session.exec(select(SessionItem).where(SessionItem.candidate_session_id == sitting.id,
                                                   SessionItem.position == position)).first()
     if line is None:
-        raise NotFoundError(f"this exam has no question {position}")
+        raise NotFoundError(N_("this exam has no question %(n)s"), n=position)
     return line
 
 
@@ -197,10 +197,10 @@ def _validated_answer(item_type: ItemType, options: list[dict], answer: list[str
     known = {option["id"] for option in options}
     unknown = [choice for choice in answer if choice not in known]
     if unknown:
-        raise InvalidInputError(f"option {unknown[0]!r} does not exist for this question", "answer")
+        raise InvalidInputError(N_("option '%(option)s' does not exist for this question"), "answer", option=unknown[0])
     chosen = sorted(set(answer))
     if item_type in (ItemType.single, ItemType.truefalse) and len(chosen) > 1:
-        raise InvalidInputError("this question takes exactly one answer", "answer")
+        raise InvalidInputError(N_("this question takes exactly one answer"), "answer")
     return chosen
 
 
@@ -305,7 +305,7 @@ def last_client_seq(session: Session, sitting: CandidateSession) -> int:
 def result_of(session: Session, sitting: CandidateSession) -> Result:
     result = session.exec(select(Result).where(Result.candidate_session_id == sitting.id)).first()
     if result is None:
-        raise NotFoundError("this exam has no result yet")
+        raise NotFoundError(N_("this exam has no result yet"))
     return result
 
 

@@ -13,8 +13,21 @@ DeliveryError
 from __future__ import annotations
 
 
+def N_(template: str) -> str:
+    """Mark a message template for translation (extracted by ``make i18n-extract``)."""
+    return template
+
+
 class DeliveryError(Exception):
-    """Base of exam delivery errors."""
+    """Base of exam delivery errors.
+
+    ``template`` is an English message with ``%(name)s`` placeholders filled from
+    ``params``; the web layer shows it translated. ``field`` names the form field at fault.
+    """
+
+    def __init__(self, template: str, field: str | None = None, **params: object):
+        self.template, self.field, self.params = template, field, params
+        super().__init__(template % params if params else template)
 
 
 class NotFoundError(DeliveryError):
@@ -22,9 +35,7 @@ class NotFoundError(DeliveryError):
 
 
 class InvalidInputError(DeliveryError):
-    def __init__(self, message: str, field: str | None = None):
-        self.field = field
-        super().__init__(message)
+    pass
 
 
 class InvalidResidentIdError(InvalidInputError):

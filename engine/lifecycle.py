@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from engine.errors import IllegalTransitionError
+from engine.errors import N_, IllegalTransitionError
 from engine.models import CandidateSessionStatus as Status
 
 
@@ -34,4 +34,5 @@ def next_status(status: Status, command: Command) -> Status:
     try:
         return TRANSITIONS[(status, command)]
     except KeyError:
-        raise IllegalTransitionError(f"cannot {command.value} a session that is {status.value}") from None
+        raise IllegalTransitionError(N_("cannot %(command)s a session that is %(status)s"),
+                                     command=command.value, status=status.value) from None

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from itembank.levels import Level
 from itembank.columns import enum_type
+from itembank.levels import Level
 from itembank.timeutil import utcnow
 
 

@@ -9,6 +9,11 @@ ItemBankError
 from __future__ import annotations
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation (extracted by ``make i18n-extract``; the web layer translates)."""
+    return message
+
+
 class ItemBankError(Exception):
     """Base of item bank errors."""
 

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint, event, inspect
 from sqlmodel import Field, SQLModel
 
+from itembank.columns import enum_type
 from itembank.errors import FrozenVersionError
 from itembank.levels import Importance, Level
-from itembank.columns import enum_type
 from itembank.timeutil import utcnow
 
 

@@ -11,9 +11,17 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, func, select
 
-from itembank.errors import ItemValidationError, NotFoundError
+from itembank.errors import N_, ItemValidationError, NotFoundError
 from itembank.levels import Level
-from itembank.models import AppraisalNode, Item, ItemStatus, ItemType, ItemVersion, NodeKind, Occupation
+from itembank.models import (
+    AppraisalNode,
+    Item,
+    ItemStatus,
+    ItemType,
+    ItemVersion,
+    NodeKind,
+    Occupation,
+)
 
 MAX_STEM_LENGTH = 4000
 MAX_OPTION_LENGTH = 1000
@@ -71,22 +79,22 @@ def validate(session: Session, draft: ItemDraft) -> dict[str, Any]:
     _check_enum(draft.item_type, ItemType, "item_type", clean, errors)
     _check_enum(draft.status, ItemStatus, "status", clean, errors)
     if session.get(Occupation, draft.occupation_id) is None:
-        errors["occupation_id"] = "unknown occupation"
+        errors["occupation_id"] = N_("unknown occupation")
     point = session.get(AppraisalNode, draft.appraisal_point_id)
     if point is None or point.kind != NodeKind.point:
-        errors["appraisal_point_id"] = "choose an appraisal point"
+        errors["appraisal_point_id"] = N_("choose an appraisal point")
     elif point.occupation_id != draft.occupation_id or point.level != draft.level:
-        errors["appraisal_point_id"] = "the appraisal point belongs to another occupation or level"
+        errors["appraisal_point_id"] = N_("the appraisal point belongs to another occupation or level")
     stem = draft.stem.strip()
     if not stem:
-        errors["stem"] = "the stem is required"
+        errors["stem"] = N_("the stem is required")
     elif len(stem) > MAX_STEM_LENGTH:
-        errors["stem"] = f"the stem is longer than {MAX_STEM_LENGTH} characters"
+        errors["stem"] = N_("the stem is too long")
     clean["stem"] = stem
     if "item_type" in clean:
         _check_options_and_key(clean["item_type"], draft.options, draft.key, clean, errors)
     if draft.difficulty is not None and not 0.0 < draft.difficulty < 1.0:
-        errors["difficulty"] = "difficulty is a proportion correct strictly between 0 and 1"
+        errors["difficulty"] = N_("difficulty is a proportion correct strictly between 0 and 1")
     if errors:
         raise ItemValidationError(errors)
     clean.update(difficulty=draft.difficulty, explanation=draft.explanation.strip(),
@@ -98,7 +106,7 @@ def _check_enum(value: str, enum: type, name: str, clean: dict, errors: dict) ->
     try:
         clean[name] = enum(value)
     except ValueError:
-        errors[name] = f"unknown value {value!r}"
+        errors[name] = N_("unknown value")
 
 
 def _check_options_and_key(item_type: ItemType, options: list[dict[str, str]], key: list[str],
@@ -109,20 +117,20 @@ def _check_options_and_key(item_type: ItemType, options: list[dict[str, str]], k
         options = [{"id": "T", "text": "正确"}, {"id": "F", "text": "错误"}]
         ids = ["T", "F"]
     elif len(options) < 4:
-        errors["options"] = "give at least four options"
+        errors["options"] = N_("give at least four options")
     if len(set(ids)) != len(ids):
-        errors["options"] = "option ids must be unique"
+        errors["options"] = N_("option ids must be unique")
     if any(len(o["text"]) > MAX_OPTION_LENGTH for o in options):
-        errors["options"] = f"an option is longer than {MAX_OPTION_LENGTH} characters"
+        errors["options"] = N_("an option is too long")
     key = sorted(set(key))
     if not key:
-        errors["key"] = "mark the correct answer"
+        errors["key"] = N_("mark the correct answer")
     elif any(k not in ids for k in key):
-        errors["key"] = "the key names an option that does not exist"
+        errors["key"] = N_("the key names an option that does not exist")
     elif item_type in (ItemType.single, ItemType.truefalse) and len(key) != 1:
-        errors["key"] = "this item type has exactly one correct answer"
+        errors["key"] = N_("this item type has exactly one correct answer")
     elif item_type == ItemType.multiple and len(key) < 2:
-        errors["key"] = "a multiple-choice item has at least two correct answers"
+        errors["key"] = N_("a multiple-choice item has at least two correct answers")
     clean["options"], clean["key"] = options, key
 
 
@@ -143,7 +151,7 @@ def edit_item(session: Session, item_id: int, draft: ItemDraft, author: str, rec
     """Every edit is a new version; administered versions stay as they were."""
     item = _locked_item(session, item_id)
     if draft.item_type != item.item_type:
-        raise ItemValidationError({"item_type": "the type of an existing item cannot change"})
+        raise ItemValidationError({"item_type": N_("the type of an existing item cannot change")})
     clean = validate(session, draft)
     item.current_version += 1
     item.level, item.appraisal_point_id, item.status = clean["level"], clean["appraisal_point_id"], clean["status"]

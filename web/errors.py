@@ -40,11 +40,19 @@ def status_for(exc: Exception) -> int:
     return 500
 
 
+def message_of(request: Request, exc: Exception) -> str:
+    """The error's message in the user's language (templates carry ``%(name)s`` placeholders)."""
+    template = getattr(exc, "template", None)
+    if template is None:
+        return str(exc)
+    return request.state.gettext(template, **getattr(exc, "params", {}))
+
+
 def install(app: FastAPI) -> None:
     from web.templating import render_error  # late import: templating needs the app's settings
 
     async def domain_error(request: Request, exc: Exception):
-        return render_error(request, status_for(exc), str(exc))
+        return render_error(request, status_for(exc), message_of(request, exc))
 
     for kind, _status in STATUS_OF:
         app.add_exception_handler(kind, domain_error)

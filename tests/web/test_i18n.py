@@ -11,7 +11,8 @@ from tests.conftest import csrf_from
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-METHODS = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+METHODS = [("engine/**.py", "python"), ("itembank/**.py", "python"), ("web/**.py", "python"),
+           ("web/templates/**.html", "jinja2")]
 
 
 def source_msgids() -> set[str]:
@@ -68,3 +69,23 @@ class TestLanguageSwitch:
         page = client.get("/login")
         response = client.post("/locale", data={"locale": "xx", "csrf_token": csrf_from(page.text)})
         assert response.status_code == 422 and "unsupported locale" in response.text
+
+
+class TestTranslatedErrors:
+    def test_domain_errors_reach_the_candidate_in_their_language(self, client, demo):
+        import html
+        import re
+
+        from tests.conftest import Visitor
+
+        visitor = Visitor(client, locale="zh_CN").login("candidate")
+        page = visitor.get("/candidate").text
+        sitting_id = int(re.search(r"/candidate/sessions/(\d+)/start", page).group(1))
+        visitor.post(f"/candidate/sessions/{sitting_id}/start")
+        refused = visitor.post(f"/candidate/sessions/{sitting_id}/items/1/answer", {"answer": "Z", "seq": "1"},
+                               htmx=True)
+        assert refused.status_code == 422 and "本题没有选项 'Z'" in html.unescape(refused.text)
+        client.cookies.set("skillcert_locale", "en")
+        again = visitor.post(f"/candidate/sessions/{sitting_id}/items/1/answer", {"answer": "Z", "seq": "2"},
+                             htmx=True)
+        assert "option 'Z' does not exist for this question" in html.unescape(again.text)

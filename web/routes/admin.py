@@ -19,7 +19,8 @@ from engine.errors import DuplicateError, InvalidInputError
 from engine.models import InstitutionKind, Role, User
 from web.auth import allow
 from web.deps import current_user, get_db, now
-from web.errors import status_for
+from web.errors import message_of, status_for
+from web.labels import N_
 from web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -35,12 +36,13 @@ class FormProblem(Exception):
         super().__init__("; ".join(errors.values()))
 
 
-def _problems(exc: Exception, fields: tuple[str, ...], default: str = FORM_ERROR) -> dict[str, str]:
-    """Place a refusal beside the field it names, else beside ``default``."""
+def _problems(request: Request, exc: Exception, fields: tuple[str, ...], default: str = FORM_ERROR
+              ) -> dict[str, str]:
+    """Place a refusal, in the user's language, beside the field it names, else beside ``default``."""
     if isinstance(exc, FormProblem):
         return exc.errors
     field = getattr(exc, "field", None)
-    return {field if field in fields else default: str(exc)}
+    return {field if field in fields else default: message_of(request, exc)}
 
 
 def _status(exc: Exception) -> int:
@@ -85,12 +87,12 @@ def add_user(request: Request, username: str = Form(""), display_name: str = For
     """Create an account with a role."""
     try:
         if role not in {r.value for r in Role}:
-            raise FormProblem({"role": "choose a role"})
+            raise FormProblem({"role": N_("choose a role")})
         create_user(db, username, display_name, Role(role), password, admin.username)
     except (FormProblem, *REFUSALS) as exc:
         db.rollback()
         values = {"username": username, "display_name": display_name, "role": role}
-        return _users_page(request, db, values, _problems(exc, USER_FIELDS, "username"), _status(exc))
+        return _users_page(request, db, values, _problems(request, exc, USER_FIELDS, "username"), _status(exc))
     db.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
@@ -109,7 +111,7 @@ def _institutions_page(request: Request, db: Session, failed: tuple[str, int | N
 def _refused(request: Request, db: Session, form: tuple[str, int | None], values: dict, exc: Exception,
              fields: tuple[str, ...], default: str):
     db.rollback()
-    return _institutions_page(request, db, form, values, _problems(exc, fields, default), _status(exc))
+    return _institutions_page(request, db, form, values, _problems(request, exc, fields, default), _status(exc))
 
 
 @router.get("/institutions")
@@ -153,7 +155,7 @@ def add_room(request: Request, center_id: int, name: str = Form(""), capacity: s
              db: Session = Depends(get_db), admin: User = Depends(current_user)):
     """Create a room in a test center."""
     try:
-        seats = _number(capacity, "capacity", "capacity must be a whole number")
+        seats = _number(capacity, "capacity", N_("capacity must be a whole number"))
         administration.create_room(db, center_id, name, seats, admin.username)
     except (FormProblem, *REFUSALS) as exc:
         return _refused(request, db, ("room", center_id), {"name": name, "capacity": capacity}, exc,
@@ -180,7 +182,7 @@ def _start_time(raw: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise FormProblem({"starts_at": "enter a date and time such as 2026-05-20T09:00"}) from None
+        raise FormProblem({"starts_at": N_("enter a date and time such as 2026-05-20T09:00")}) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -198,15 +200,15 @@ def add_exam_session(request: Request, exam_definition_id: str = Form(""), room_
                      admin: User = Depends(current_user), at: datetime = Depends(now)):
     """Schedule an exam definition in a room."""
     try:
-        definition = _number(exam_definition_id, "exam_definition_id", "choose an exam")
-        room = _number(room_id, "room_id", "choose a room")
+        definition = _number(exam_definition_id, "exam_definition_id", N_("choose an exam"))
+        room = _number(room_id, "room_id", N_("choose a room"))
         created = administration.create_exam_session(db, definition, room, title, _start_time(starts_at),
                                                      admin.username)
     except (FormProblem, *REFUSALS) as exc:
         db.rollback()
         values = {"exam_definition_id": exam_definition_id, "room_id": room_id, "title": title,
                   "starts_at": starts_at}
-        return _sessions_page(request, db, at, values, _problems(exc, SESSION_FIELDS), _status(exc))
+        return _sessions_page(request, db, at, values, _problems(request, exc, SESSION_FIELDS), _status(exc))
     db.commit()
     return RedirectResponse(f"/admin/sessions/{created.id}", status_code=303)
 
@@ -242,7 +244,7 @@ def enrol(request: Request, exam_session_id: int, name: str = Form(""), resident
     except REFUSALS as exc:
         db.rollback()
         values = {"name": name, "resident_id": resident_id, "username": username}
-        return _enrolment_page(request, db, exam_session_id, at, values, _problems(exc, ENROL_FIELDS),
+        return _enrolment_page(request, db, exam_session_id, at, values, _problems(request, exc, ENROL_FIELDS),
                                _status(exc))
     db.commit()
     return RedirectResponse(f"/admin/sessions/{exam_session_id}?enrolled=1", status_code=303)

@@ -22,6 +22,7 @@ from itembank.levels import Level
 from itembank.models import Item, ItemStatus, ItemType, ItemVersion
 from web.auth import allow
 from web.deps import current_user, get_db
+from web.labels import N_
 from web.templating import render
 
 router = APIRouter(prefix="/examiner")
@@ -83,7 +84,7 @@ def _draft(db: Session, form: ItemForm) -> items.ItemDraft:
         try:
             difficulty = float(form.difficulty)
         except ValueError:
-            unparsed["difficulty"] = "enter a number such as 0.65"
+            unparsed["difficulty"] = N_("enter a number such as 0.65")
     draft = items.ItemDraft(
         occupation_id=point.occupation_id if point else 0, level=point.level if point else "",
         item_type=form.item_type, appraisal_point_id=point.id if point else 0, stem=form.stem,
