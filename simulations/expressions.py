@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,8 +248,11 @@ def parse(source: str, limits: ExpressionLimits = DEFAULT_LIMITS) -> ast.expr:
     if not source.strip():
         raise ExpressionSyntaxError("empty expression")
     try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        with warnings.catch_warnings():
+            # e.g. "invalid decimal literal" in "0a" is only a warning to Python: refuse it
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, SyntaxWarning, ValueError, MemoryError, RecursionError) as exc:
         column = getattr(exc, "offset", None)
         msg = getattr(exc, "msg", None) or str(exc)
         raise ExpressionSyntaxError(f"invalid expression: {msg}", column=column) from None

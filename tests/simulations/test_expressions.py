@@ -120,6 +120,8 @@ class TestRefusals:
             ("max(x)", ExpressionTypeError, "takes 2..8 arguments"),
             ("1" + "0" * 30, ExpressionLimitError, "too large"),
             ("", ExpressionSyntaxError, "empty expression"),
+            ("2if on else 3", ExpressionSyntaxError, "invalid decimal literal"),
+            ("x is 1", ExpressionSyntaxError, "'in'/'is' not allowed"),
         ],
     )
     def test_refused_with_a_precise_message(self, source, error, message):
