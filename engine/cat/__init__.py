@@ -39,8 +39,8 @@ from .exposure import (
 )
 from .scores import ScoreScale, fixed_form_decision_quality, rudner_accuracy_consistency
 from .selection import AStratifiedSelector, ItemSelector, KLSelector, MaxInfoSelector, make_selector
-from .settings import CATSettings
 from .session import Response, SessionResult, SessionRunner, SessionState, Step, seen_within
+from .settings import CATSettings
 from .simulation import SimulationResult, calibrate_sympson_hetter, simulate, summarize
 from .state import TrailState
 from .stopping import SPRT, ConfidenceInterval, SEThreshold, StoppingPolicy, StoppingRule

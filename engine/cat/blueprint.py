@@ -183,6 +183,7 @@ class CompiledBlueprint:
             self.enemy_linked[s] = True
         self.points_bounds = blueprint.points
         self.n_branch_and_bound = 0  # how often the LP vertex was fractional (diagnostics)
+        self.n_greedy = 0  # how often the best free items already met every rule
         self.cell_members = [np.flatnonzero(self.cell == c) for c in range(len(uniq))]
         self.enemy_matrix = None
         if self.enemy_sets:
@@ -240,6 +241,10 @@ class CompiledBlueprint:
         rem_lo = self.lo - self.counts(answered)
         rem_hi = self.hi - self.counts(answered)
         pool = self._pool(criterion, rem_hi, remaining)
+        result = self._unconstrained_best(criterion, pool, answered, remaining, rem_lo, rem_hi)
+        if result is not None:
+            self.n_greedy += 1
+            return result
         result = self._solve(criterion, pool, answered, remaining, rem_lo, rem_hi)
         if result is None:
             full = np.flatnonzero(np.isfinite(criterion))
@@ -265,6 +270,24 @@ class CompiledBlueprint:
             chosen = members[top[keep]]
             parts.append(chosen[np.isfinite(criterion[chosen])])
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _unconstrained_best(self, criterion, pool, answered, remaining, rem_lo, rem_hi):
+        """The ``remaining`` best pool items if they happen to meet every rule — then they
+        are optimal, since no feasible completion can have a larger criterion sum."""
+        if pool.size < remaining:
+            return None
+        top = pool[np.argpartition(-criterion[pool], remaining - 1)[:remaining]] \
+            if pool.size > remaining else pool
+        counts = self.counts(top)
+        if np.any(counts < rem_lo - 1e-9) or np.any(counts > rem_hi + 1e-9):
+            return None
+        if self.points_bounds is not None:
+            total = self.points[answered].sum() + self.points[top].sum()
+            if not self.points_bounds[0] - 1e-9 <= total <= self.points_bounds[1] + 1e-9:
+                return None
+        if self.enemy_matrix is not None and np.any(self.enemy_matrix[:, top].sum(axis=1) > 1):
+            return None
+        return top
 
     def _solve(self, criterion, pool, answered, remaining, rem_lo, rem_hi):
         if pool.size < remaining:

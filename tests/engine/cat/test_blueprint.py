@@ -79,3 +79,24 @@ class TestShadowTest:
         bp = blueprint_for(bank.bank).compile(bank.ids, 30)
         names = bp.violations(np.array([0, 1]))
         assert "element=E1" in names and any(n.startswith("enemies") for n in names)
+
+
+class TestShortcut:
+    def test_unconstrained_best_is_used_only_when_it_meets_every_rule(self, bank):
+        loose = Blueprint.from_dict({"constraints": {"element": {"A": {"max": 30}}},
+                                     "items": {i: {"element": "A"} for i in bank.ids}})
+        bp = loose.compile(bank.ids, 10)
+        crit = bank.information(np.array([0.0]))[0].astype(float)
+        free = bp.shadow_test(crit, np.zeros(0, dtype=np.int64))
+        assert set(free) == set(np.argsort(-crit)[:10])
+        assert bp.n_greedy == 1
+
+    def test_shortcut_and_program_agree_on_the_optimum(self, bank):
+        bp = blueprint_for(bank.bank).compile(bank.ids, 30)
+        rng = np.random.default_rng(3)
+        for _ in range(20):
+            crit = rng.random(bank.n_items)
+            free = bp.shadow_test(crit, np.zeros(0, dtype=np.int64))
+            pool = bp._pool(crit, bp.hi, 30)
+            exact = bp._solve(crit, pool, np.zeros(0, dtype=np.int64), 30, bp.lo, bp.hi)
+            assert crit[free].sum() == pytest.approx(crit[exact].sum())
