@@ -109,3 +109,35 @@ def _refuse_edit_of_administered_version(_mapper, _connection, target: ItemVersi
     changed = sorted(attr.key for attr in state.attrs if attr.history.has_changes())
     if changed:
         raise FrozenVersionError(f"item version {target.id} was administered and is frozen; cannot change {changed}")
+
+
+class CalibrationRun(SQLModel, table=True):
+    """One IRT calibration whose parameters were stored on item versions."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    model: str = Field(max_length=16)
+    n_persons: int
+    n_items: int
+    loglik: float | None = None
+    converged: bool = True
+    cycles: int | None = None
+    population_mean: float = 0.0
+    population_sd: float = 1.0
+    source: str = Field(default="", max_length=300)
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ItemCalibration(SQLModel, table=True):
+    """Calibrated parameters of one item version from one run (slope–intercept form)."""
+
+    __table_args__ = (UniqueConstraint("calibration_run_id", "item_version_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calibration_run_id: int = Field(foreign_key="calibrationrun.id", index=True)
+    item_version_id: int = Field(foreign_key="itemversion.id", index=True)
+    model: str = Field(max_length=16)
+    a: float
+    d: list[float] = Field(sa_column=Column(JSON, nullable=False))
+    c: float | None = None
+    se: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from sqlmodel import Session
@@ -20,10 +21,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+bank_app = typer.Typer(help="The item bank.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(bank_app, name="bank")
 cli_irt.register(app)  # calibrate, score, itemfit, dif, link
 cli_scenario.register(app)  # scenario validate / run
 
@@ -106,6 +109,36 @@ def audit_verify() -> None:
     typer.secho(f"audit chain BROKEN{where} after {report.entries} good entries: {report.problem}",
                 fg=typer.colors.RED, err=True)
     sys.exit(1)
+
+
+@bank_app.command("import-params")
+def bank_import_params(params: Path = typer.Argument(..., exists=True, dir_okay=False, help="PARAMS.json"),
+                       actor: str = typer.Option("cli", help="Who stores the calibration (audit log).")) -> None:
+    """Store calibrated parameters (PARAMS.json from `skillcert calibrate`) on the bank's item versions."""
+    import json
+
+    from itembank.calibrations import store_calibration
+    from itembank.errors import ItemValidationError
+
+    try:
+        doc = json.loads(params.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{params}: not a JSON file ({exc})")
+    db = make_engine(get_settings().resolved_database_url)
+    with Session(db, expire_on_commit=False) as session:
+        try:
+            run = store_calibration(session, doc, actor, _audit_sink(session, actor), source=params.name)
+        except ItemValidationError as exc:
+            _fail(f"{params}: {exc}")
+        session.commit()
+        typer.echo(f"stored calibration run {run.id}: {run.n_items} items, model {run.model}")
+
+
+def _audit_sink(session: Session, actor: str):
+    def record_change(action: str, entity_type: str, entity_id: object, data: dict) -> None:
+        audit.record(session, actor, action, entity_type, entity_id, data)
+
+    return record_change
 
 
 if __name__ == "__main__":
