@@ -219,6 +219,37 @@ class Program:
         """The tick at which an action stamped ``t`` seconds is applied (next boundary)."""
         return math.ceil(t / self.tick - 1e-9)
 
+    def candidate_manifest(self) -> dict[str, Any]:
+        """What the candidate's page needs to draw the task: texts, controls, visible
+        variables, action arguments and alarm texts — never the rubric, never hidden
+        variables (architecture invariant 3)."""
+        visible = [v for v in self.variables if not v.hidden]
+        visible_names = {v.name for v in visible}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title.as_dict(),
+            "instructions": self.instructions.as_dict(),
+            "time_limit": self.time_limit,
+            "tick": self.tick,
+            "variables": [_describe_variable(v) for v in visible],
+            "controls": [
+                {
+                    "id": c.id,
+                    "kind": c.kind,
+                    "group": c.group,
+                    "label": c.label.as_dict(),
+                    "actions": list(c.actions),
+                    "shows": [n for n in c.shows if n in visible_names],
+                }
+                for c in self.controls
+            ],
+            "actions": {name: _describe_action(a) for name, a in self.actions.items()},
+            "alarms": [
+                {"id": a.id, "priority": a.priority, "text": a.text.as_dict()} for a in self.alarms
+            ],
+        }
+
     @property
     def scored_names(self) -> tuple[str, ...]:
         """Variables the rubric reads from the samples (hold/ever/always/final/duration)."""
@@ -247,3 +278,26 @@ def _sample_names(check: Any) -> set[str]:
     if inner is not None:
         names |= _sample_names(inner)
     return names
+
+
+def _describe_variable(v: VariableSpec) -> dict[str, Any]:
+    described: dict[str, Any] = {"name": v.name, "type": v.type.kind, "unit": v.unit}
+    if v.type.kind == "enum":
+        described["values"] = list(v.type.values)
+    if math.isfinite(v.low) or math.isfinite(v.high):
+        described["range"] = [v.low, v.high]
+    if v.label is not None:
+        described["label"] = v.label.as_dict()
+    return described
+
+
+def _describe_action(a: ActionSpec) -> dict[str, Any]:
+    args = []
+    for arg in a.args:
+        item: dict[str, Any] = {"name": arg.name, "type": arg.type.kind}
+        if arg.type.kind == "enum":
+            item["values"] = list(arg.type.values)
+        if math.isfinite(arg.low) or math.isfinite(arg.high):
+            item["range"] = [arg.low, arg.high]
+        args.append(item)
+    return {"label": a.label.as_dict(), "args": args}

@@ -128,3 +128,19 @@ class TestPublishedSchema:
             schema["properties"]
         )
         json.dumps(schema)
+
+
+class TestCandidateManifest:
+    @pytest.mark.parametrize("scenario_id", sorted(BUILTIN))
+    def test_manifest_reveals_no_rubric_and_no_hidden_variable(self, scenario_id):
+        program = load_scenario(builtin_path(scenario_id))
+        manifest = program.candidate_manifest()
+        text = json.dumps(manifest, ensure_ascii=False)
+        hidden = [v.name for v in program.variables if v.hidden]
+        assert not any(f'"{name}"' in text for name in hidden)
+        assert "rubric" not in manifest and "points" not in text
+        for line in program.rubric.lines + program.rubric.deductions + program.rubric.vetoes:
+            assert f'"{line.id}"' not in text
+            assert line.text.en not in text or line.text.en == "Collision"  # also a lamp label
+        assert {c["id"] for c in manifest["controls"]} == {c.id for c in program.controls}
+        assert "finish" in manifest["actions"]
