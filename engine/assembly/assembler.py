@@ -143,6 +143,18 @@ class _Rows:
         self.group.append(group)
         self.form.append(form)
 
+    def add_many(self, cols: np.ndarray, vals: np.ndarray, lo, hi, group: str) -> None:
+        """One row per row of ``cols`` (m, k), all with coefficients ``vals`` (k,)."""
+        m, k = cols.shape
+        first = len(self.lo)
+        self.rows.append(np.repeat(np.arange(first, first + m), k))
+        self.cols.append(cols.ravel().astype(np.int64))
+        self.vals.append(np.tile(vals, m))
+        self.lo.extend([lo] * m)
+        self.hi.extend([hi] * m)
+        self.group.extend([group] * m)
+        self.form.extend([None] * m)
+
     def matrix(self, n_vars: int) -> sp.csr_matrix:
         rows = np.concatenate(self.rows) if self.rows else np.zeros(0, dtype=np.int64)
         cols = np.concatenate(self.cols) if self.cols else np.zeros(0, dtype=np.int64)
@@ -216,14 +228,14 @@ class _Model:
             # y ≤ information at the cut (objective row, never relaxed)
             r.add(np.r_[xs, self.y], np.r_[self.info_cut, -1.0], 0.0, np.inf, "_objective", f)
         if self.overlap == 0 and self.F > 1:
-            for j in range(self.N):
-                r.add(np.arange(self.F) * self.N + j, 1.0, 0.0, 1.0, "overlap", None)
+            cols = np.arange(self.F)[None, :] * self.N + np.arange(self.N)[:, None]
+            r.add_many(cols, np.ones(self.F), 0.0, 1.0, "overlap")
         elif self.use_z:
             for p, (f, g) in enumerate(self.pairs):
-                zs = self.n_x + p * self.N + np.arange(self.N)
-                for j in range(self.N):  # z ≥ x_f + x_g − 1
-                    r.add([zs[j], f * self.N + j, g * self.N + j], [1.0, -1.0, -1.0], -1.0,
-                          np.inf, "_link", None)
+                items = np.arange(self.N)
+                zs = self.n_x + p * self.N + items
+                link = np.c_[zs, f * self.N + items, g * self.N + items]  # z ≥ x_f + x_g − 1
+                r.add_many(link, np.array([1.0, -1.0, -1.0]), -1.0, np.inf, "_link")
                 r.add(zs, 1.0, 0.0, self.overlap, "overlap", None)
         return r
 
