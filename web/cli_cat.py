@@ -24,6 +24,7 @@ from engine.cat import (
     CATError,
     CATSettings,
     calibrate_sympson_hetter,
+    fixed_form_decision_quality,
     simulate,
     summarize,
 )
@@ -131,7 +132,7 @@ def assemble(
 ) -> None:
     """Assemble parallel fixed forms from the bank that meet the blueprint."""
     with _clear_errors():
-        items, _ = read_params(bank)
+        items, population = read_params(bank)
         bp = Blueprint.load(blueprint)
         result = assemble_forms(items, bp, AssemblyOptions(
             n_forms=forms, length=length, max_overlap=max_overlap, cut_theta=cut,
@@ -141,6 +142,7 @@ def assemble(
                "forms": [{"id": f"F{k + 1}", "items": ids,
                           "information_at_cut": float(result.information[k]),
                           "points": float(result.points[k]),
+                          "decision_quality": _quality(items, ids, result.cut_theta, population),
                           "information": {f"{t:g}": float(v) for t, v in
                                           zip(thetas, result.target_information[k])}}
                          for k, ids in enumerate(result.forms)],
@@ -148,6 +150,13 @@ def assemble(
         out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     typer.echo(f"{forms} forms of {len(result.forms[0])} items, information at cut "
                f"{result.information.min():.2f}–{result.information.max():.2f} → {out}")
+
+
+def _quality(items, ids, cut, population) -> dict:
+    """Rudner accuracy and consistency of a fixed form at the cut for the population."""
+    acc, cons = fixed_form_decision_quality(items.subset(items.index(ids)), cut,
+                                            population.mean, population.sd)
+    return {"rudner_accuracy": acc, "rudner_consistency": cons}
 
 
 def register(app: typer.Typer) -> None:

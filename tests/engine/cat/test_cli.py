@@ -104,6 +104,8 @@ class TestAssemble:
         doc = json.loads(out.read_text())
         assert len(doc["forms"]) == 2 and all(len(f["items"]) == 20 for f in doc["forms"])
         assert not set(doc["forms"][0]["items"]) & set(doc["forms"][1]["items"])
+        quality = doc["forms"][0]["decision_quality"]
+        assert 0.8 < quality["rudner_consistency"] < quality["rudner_accuracy"] < 1.0
 
     def test_infeasible_blueprint_names_the_group(self, app, files):
         doc = json.loads((files / "blueprint.json").read_text())
