@@ -102,7 +102,7 @@ def _migrated(backend: str, engines: dict[str, Engine], tmp_root: Path) -> Engin
         with engine.begin() as conn:
             config = alembic_config(PG_URL)
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
     engines[backend] = engine
     return engine
 

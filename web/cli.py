@@ -54,7 +54,7 @@ def serve(host: str = typer.Option(None, help="Bind address (default from settin
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: every head).")) -> None:
     """Apply database migrations up to REVISION."""
     from web.migrate import upgrade
 
