@@ -9,8 +9,13 @@
    maximum-information selection, first item at θ = 0. skillcert runs with EAP (its
    default) and with ML (the estimator closest to catsim's); catsim runs with
    ``MaxInfoSelector``, ``NumericalSearchEstimator`` (bounded search, Dodd's rule for
-   extreme patterns) and ``FixedPointInitializer(0)``. The PyPI package ``mirt`` is a
-   calibration library without a CAT engine, so no mirt run is possible.
+   extreme patterns) and ``FixedPointInitializer(0)``; the PyPI package ``mirt`` runs
+   its ``CATEngine`` (MFI, EAP on 61 Gauss–Hermite nodes, which sends this
+   configuration to its Rust lock-step path). mirt's CAT engine refuses unfitted
+   models, so the known parameters are set with ``set_parameters`` and the model is
+   marked fitted through its private ``_is_fitted`` flag.
+   The same comparison with randomesque exposure control (k = 5) on fewer simulees,
+   where mirt falls back to its per-examinee Python path (catsim is not run there).
 2. Throughput: 10,000 simulees × 30 items on the same bank.
 3. Step latency of one live sitting (``SessionRunner.answer``: fold the response,
    estimate, stopping check, selection) over a 5,000-item bank with Sympson–Hetter
@@ -36,6 +41,7 @@ from engine.cat import (  # noqa: E402
     Blueprint,
     CATBank,
     MLEstimator,
+    Randomesque,
     Response,
     SessionRunner,
     StoppingPolicy,
@@ -93,15 +99,56 @@ def run_catsim(a: np.ndarray, b: np.ndarray, theta: np.ndarray) -> dict:
             "rmse": rmse(est, theta), "bias": float(np.mean(est - theta))}
 
 
+def run_mirt(a: np.ndarray, b: np.ndarray, theta: np.ndarray, exposure=None) -> dict:
+    from mirt.cat import CATEngine
+    from mirt.models import TwoParameterLogistic
+
+    start = time.perf_counter()
+    model = TwoParameterLogistic(n_items=a.size)
+    model.set_parameters(discrimination=a, difficulty=b)
+    model._is_fitted = True  # known parameters, no fit (see the module docstring)
+    engine = CATEngine(model, item_selection="MFI", stopping_rule="SE", scoring_method="EAP",
+                       se_threshold=1e-9, min_items=30, max_items=30, n_quadpts=61, seed=2,
+                       exposure_control=exposure)
+    results = engine.run_batch_simulation(theta)
+    wall = time.perf_counter() - start
+    est = np.array([r.theta for r in results])
+    steps = sum(r.n_items_administered for r in results)
+    return {"wall_seconds": wall, "ms_per_item_step": 1e3 * wall / steps,
+            "rmse": rmse(est, theta), "bias": float(np.mean(est - theta))}
+
+
 def peer_comparison(n_simulees: int) -> dict:
     bank, a, b = make_bank(1000, seed=1)
     theta = np.random.default_rng(3).normal(size=n_simulees)
     out = {"skillcert_eap": run_skillcert(bank, theta),
            "skillcert_ml": run_skillcert(bank, theta, MLEstimator()),
+           "mirt_eap": run_mirt(a, b, theta),
            "catsim": run_catsim(a, b, theta)}
     for name in ("eap", "ml"):
         out[f"speedup_{name}_vs_catsim"] = (out["catsim"]["wall_seconds"]
                                             / out[f"skillcert_{name}"]["wall_seconds"])
+    out["speedup_eap_vs_mirt"] = (out["mirt_eap"]["wall_seconds"]
+                                  / out["skillcert_eap"]["wall_seconds"])
+    return out
+
+
+def peer_randomesque(n_simulees: int) -> dict:
+    from mirt.cat.exposure import Randomesque as MirtRandomesque
+
+    bank, a, b = make_bank(1000, seed=1)
+    theta = np.random.default_rng(9).normal(size=n_simulees)
+    start = time.perf_counter()
+    engine = AdaptiveEngine(CATBank(bank), exposure=Randomesque(5),
+                            stopping=StoppingPolicy(30, 30))
+    res = simulate(engine, theta, np.random.default_rng(2))
+    wall = time.perf_counter() - start
+    out = {"skillcert_eap": {"wall_seconds": wall, "ms_per_item_step": 1e3 * wall / res.n_steps,
+                             "rmse": rmse(res.theta, theta),
+                             "bias": float(np.mean(res.theta - theta))},
+           "mirt_eap": run_mirt(a, b, theta, MirtRandomesque(5, seed=4))}
+    out["speedup_eap_vs_mirt"] = (out["mirt_eap"]["wall_seconds"]
+                                  / out["skillcert_eap"]["wall_seconds"])
     return out
 
 
@@ -158,6 +205,11 @@ def step_latency(n_sittings: int, n_calibration: int) -> dict:
             "branch_and_bound_steps": compiled.n_branch_and_bound}
 
 
+def _line(name: str, r: dict) -> None:
+    print(f"  {name:14s} wall {r['wall_seconds']:7.2f} s  {r['ms_per_item_step']:7.4f} ms/step"
+          f"  RMSE {r['rmse']:.3f}  bias {r['bias']:+.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -165,16 +217,21 @@ def main() -> None:
     args = parser.parse_args()
     quick = args.quick
     report = {"peer": peer_comparison(200 if quick else 1000),
+              "peer_randomesque": peer_randomesque(50 if quick else 300),
               "throughput": throughput(2000 if quick else 10_000),
               "latency": step_latency(20 if quick else 100, 500 if quick else 1000)}
     peer = report["peer"]
     print("1,000-item 2PL bank, 30 items, max information:")
-    for name in ("skillcert_eap", "skillcert_ml", "catsim"):
-        r = peer[name]
-        print(f"  {name:14s} wall {r['wall_seconds']:7.2f} s  {r['ms_per_item_step']:7.4f} ms/step"
-              f"  RMSE {r['rmse']:.3f}  bias {r['bias']:+.3f}")
+    for name in ("skillcert_eap", "skillcert_ml", "mirt_eap", "catsim"):
+        _line(name, peer[name])
     print(f"  speed-up vs catsim: EAP {peer['speedup_eap_vs_catsim']:.0f}×, "
-          f"ML {peer['speedup_ml_vs_catsim']:.0f}×")
+          f"ML {peer['speedup_ml_vs_catsim']:.0f}×; vs mirt (EAP) "
+          f"{peer['speedup_eap_vs_mirt']:.1f}×")
+    rq = report["peer_randomesque"]
+    print("same with randomesque (k = 5) exposure control:")
+    for name in ("skillcert_eap", "mirt_eap"):
+        _line(name, rq[name])
+    print(f"  speed-up vs mirt: {rq['speedup_eap_vs_mirt']:.0f}×")
     t = report["throughput"]
     print(f"{t['n_simulees']:,} simulees × 30 items: {t['wall_seconds']:.2f} s "
           f"(RMSE {t['rmse']:.3f})")

@@ -89,31 +89,49 @@ class AdaptiveEngine:
         starting = state.length[rows] < self.random_start
         if starting.any():
             scores[starting] = rng.random((int(starting.sum()), self.bank.n_items))
-        hard = state.blocked[rows]
-        soft = state.rejected[rows]
-        if self.ceiling is not None:
-            soft = soft | self.ceiling.over()[None, :]
+        everyone = rows.size == state.n  # rows are distinct, so these are all persons
+        hard = state.blocked if everyone else state.blocked[rows]
+        soft = self._soft_mask(state, rows, everyone)
         if self.blueprint is not None:
-            scores = self._shadow(state, rows, scores, hard, soft)
+            no_soft = np.zeros((1, self.bank.n_items), dtype=bool)
+            scores = self._shadow(state, rows, scores, hard,
+                                  no_soft if soft is None else soft)
         else:
-            np.putmask(scores, hard | soft, -np.inf)
-            relaxed = ~np.isfinite(scores).any(axis=1) & ~hard.all(axis=1)
-            if relaxed.any():  # exposure rules never end a test early
-                scores[relaxed] = np.where(hard[relaxed], -np.inf,
-                                           self.selector.criterion(
-                                               self.bank, estimate.theta[rows[relaxed]],
-                                               state.length[rows[relaxed]],
-                                               self.stopping.max_length))
+            np.putmask(scores, hard if soft is None else hard | soft, -np.inf)
+            if soft is not None:
+                self._relax(state, estimate, rows, scores, hard)
         choice = self.exposure.choose(scores, rng)
         if choice.rejected_rows.size:
             state.rejected[rows[choice.rejected_rows], choice.rejected_items] = True
         return choice
 
+    def _soft_mask(self, state: TrailState, rows: np.ndarray,
+                   everyone: bool) -> np.ndarray | None:
+        """Exposure exclusions (withdrawals, ceiling), or None when there are none."""
+        soft = None
+        if state.rejected.any():
+            soft = state.rejected if everyone else state.rejected[rows]
+        if self.ceiling is not None:
+            over = self.ceiling.over()
+            if over.any():
+                soft = over[None, :] if soft is None else soft | over[None, :]
+        return soft
+
+    def _relax(self, state, estimate, rows, scores, hard) -> None:
+        """Exposure rules never end a test early: rows left without a candidate get
+        their criterion back on every item that is not hard-blocked."""
+        relaxed = ~np.isfinite(scores).any(axis=1) & ~hard.all(axis=1)
+        if relaxed.any():
+            fresh = self.selector.criterion(self.bank, estimate.theta[rows[relaxed]],
+                                            state.length[rows[relaxed]],
+                                            self.stopping.max_length)
+            scores[relaxed] = np.where(hard[relaxed], -np.inf, fresh)
+
     def _shadow(self, state, rows, scores, hard, soft) -> np.ndarray:
         out = np.full_like(scores, -np.inf)
         for i, r in enumerate(rows):
             answered = state.answered(r)[0]
-            crit = np.where(hard[i] | soft[i], -np.inf, scores[i])
+            crit = np.where(hard[i] | soft[min(i, soft.shape[0] - 1)], -np.inf, scores[i])
             free = self.blueprint.shadow_test(crit, answered)
             if free is None:  # exposure withdrawals made it infeasible: relax them
                 free = self.blueprint.shadow_test(np.where(hard[i], -np.inf, scores[i]), answered)
