@@ -1,0 +1,1 @@
+"""Certification: result rules, eligibility, certificate numbering and issue, registration import."""
