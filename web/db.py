@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 import engine.models  # noqa: F401  (registers tables on the shared metadata)
+import engine.certification.models  # noqa: F401
 import itembank.models  # noqa: F401
 
 
