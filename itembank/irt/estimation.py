@@ -54,6 +54,9 @@ from .models import (
 )
 
 _MAX_STEP = 1.0
+# From this many responses on, EM cycles run their products in float32 and the fixed
+# point is then polished in float64 (results and SEs are float64-accurate).
+FAST_EM_MIN_RESPONSES = 200_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -309,9 +312,10 @@ def _ordered(d: np.ndarray) -> bool:
 class _Calibrator:
     """Holds the data, layout and quadrature of one calibration run."""
 
-    def __init__(self, data: ResponseData, layout: _Layout, quad: Quadrature, template):
+    def __init__(self, data: ResponseData, layout: _Layout, quad: Quadrature, template,
+                 dtype=np.float64):
         self.data, self.layout, self.quad, self.template = data, layout, quad, template
-        self.design = ResponseDesign(data, layout.kmax)
+        self.design = ResponseDesign(data, layout.kmax, dtype)
         self.n_e_steps = 0
 
     def e_step(self, psi: np.ndarray, pop):
@@ -447,10 +451,12 @@ def _em_map(cal: _Calibrator, x: np.ndarray):
     return lay.pack(psi_new, pop), lp
 
 
-def _run_em(cal: _Calibrator, x0: np.ndarray, opts: CalibrationOptions):
+def _run_em(cal: _Calibrator, x0: np.ndarray, opts: CalibrationOptions,
+            max_cycles: int | None = None):
     """EM (optionally SQUAREM-accelerated) until the largest EM change is below tol."""
     x, cycles, change = x0, 0, np.inf
-    while cycles < opts.max_cycles:
+    cap = opts.max_cycles if max_cycles is None else max(max_cycles, 1)
+    while cycles < cap:
         x1, lp0 = _em_map(cal, x)
         cycles += 1
         change = float(np.max(np.abs(x1 - x))) if x.size else 0.0
@@ -704,8 +710,14 @@ def calibrate(data, model: str | Mapping[str, str] | Sequence[str] = "2pl",
     lay.m_iters = opts.m_step_iterations
     template = _start_values(data, models, lay)
     _apply_anchors(template, lay, data, anchors)
-    cal = _Calibrator(data, lay, Quadrature.grid(opts.n_quadrature, opts.bound), template)
+    fast = data.n_observed >= FAST_EM_MIN_RESPONSES
+    cal = _Calibrator(data, lay, Quadrature.grid(opts.n_quadrature, opts.bound), template,
+                      np.float32 if fast else np.float64)
     x, cycles, change, converged = _run_em(cal, lay.pack(template), opts)
+    if fast:  # polish the float32 fixed point in float64
+        cal.design = ResponseDesign(data, lay.kmax)
+        x, more, change, converged = _run_em(cal, x, opts, max_cycles=opts.max_cycles - cycles)
+        cycles += more
     if not converged:
         warnings.warn(f"EM did not converge in {cycles} cycles (last change {change:.2e})",
                       ConvergenceWarning, stacklevel=2)

@@ -13,9 +13,12 @@ counts follow from the posterior totals, which halves the work for dichotomous i
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import logsumexp
 
 from .data import ResponseData
@@ -50,45 +53,77 @@ class ResponseDesign:
     ----------
     data : responses
     n_categories : K, the padded number of categories per item
+    dtype : float64, or float32 for fast EM cycles (the calibration polishes in float64)
     """
 
-    def __init__(self, data: ResponseData, n_categories: int):
-        self.n_items, self.k = data.n_items, n_categories
+    def __init__(self, data: ResponseData, n_categories: int, dtype=np.float64):
+        self.n_items, self.k, self.dtype = data.n_items, n_categories, np.dtype(dtype)
         self.complete = data.is_dense() and data.n_observed == data.n_persons * data.n_items
         if self.complete:
-            x = np.zeros((data.n_persons, data.n_items * (n_categories - 1)))
+            x = np.zeros((data.n_persons, data.n_items * (n_categories - 1)), dtype=self.dtype)
             hit = data.scores > 0
             x[data.persons[hit], data.items[hit] * (n_categories - 1) + data.scores[hit] - 1] = 1.0
-            self.matrix = x
-            self.matrix_t = x.T
+            self.blocks, self.blocks_t = [x], [x.T]
+        elif data.is_dense():
+            x = np.asarray(data.indicator(n_categories), dtype=self.dtype)
+            self.blocks, self.blocks_t = [x], [x.T]
         else:
-            self.matrix = data.indicator(n_categories)
-            self.matrix_t = (self.matrix.T.tocsr() if hasattr(self.matrix, "tocsr")
-                             else self.matrix.T)
+            cols = data.items * n_categories + data.scores
+            mat = sp.csr_matrix((np.ones(data.n_observed, dtype=self.dtype), (data.persons, cols)),
+                                shape=(data.n_persons, data.n_items * n_categories))
+            # scipy's sparse kernels release the GIL: split rows over threads
+            self.blocks = _row_blocks(mat, _N_THREADS)
+            self.blocks_t = _row_blocks(mat.T.tocsr(), _N_THREADS)
+
+    def _product(self, blocks, rhs: np.ndarray) -> np.ndarray:
+        rhs = np.ascontiguousarray(rhs, dtype=self.dtype)
+        if len(blocks) == 1:
+            return np.asarray(blocks[0] @ rhs, dtype=np.float64)
+        parts = list(_pool().map(lambda b: b @ rhs, blocks))
+        return np.vstack(parts).astype(np.float64, copy=False)
 
     def loglik(self, logp: np.ndarray) -> np.ndarray:
         """(n_persons, n_nodes) log-likelihoods from ``logp`` (nodes, items, K), padding 0."""
         q = logp.shape[0]
         if not self.complete:
             table = logp.transpose(1, 2, 0).reshape(self.n_items * self.k, q)
-            return np.asarray(self.matrix @ np.ascontiguousarray(table))
+            return self._product(self.blocks, table)
         diff = (logp[:, :, 1:] - logp[:, :, :1]).transpose(1, 2, 0).reshape(-1, q)
-        out = self.matrix @ np.ascontiguousarray(diff)
+        out = self._product(self.blocks, diff)
         out += logp[:, :, 0].sum(axis=1)
         return out
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected counts r, shape (n_nodes, n_items, K), from posterior weights (persons, nodes)."""
         q = weights.shape[1]
+        flat = self._product(self.blocks_t, weights)
         if not self.complete:
-            flat = np.asarray(self.matrix_t @ weights)
             return flat.reshape(self.n_items, self.k, q).transpose(2, 0, 1)
-        upper = (self.matrix_t @ weights).reshape(self.n_items, self.k - 1, q)
+        upper = flat.reshape(self.n_items, self.k - 1, q)
         total = weights.sum(axis=0)
         r = np.empty((q, self.n_items, self.k))
         r[:, :, 1:] = upper.transpose(2, 0, 1)
         r[:, :, 0] = total[:, None] - r[:, :, 1:].sum(axis=2)
         return r
+
+
+_N_THREADS = max(1, min(4, os.cpu_count() or 1))
+_POOL: list = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=_N_THREADS))
+    return _POOL[0]
+
+
+def _row_blocks(mat: sp.csr_matrix, n: int) -> list:
+    """Split a CSR matrix into ``n`` row blocks of about equal numbers of stored entries."""
+    if n == 1 or mat.nnz < 100_000:
+        return [mat]
+    cuts = np.searchsorted(mat.indptr, np.linspace(0, mat.nnz, n + 1)[1:-1])
+    edges = np.r_[0, cuts, mat.shape[0]]
+    return [mat[a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def log_probability_array(bank: ItemBank, nodes: np.ndarray) -> np.ndarray:
