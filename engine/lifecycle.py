@@ -18,6 +18,13 @@ class Command(StrEnum):
     navigate = "navigate"
     submit = "submit"
     expire = "expire"  # the server submits at the deadline
+    # supervisor commands (engine/proctoring/commands.py names them after LTI Proctoring)
+    pause = "pause"
+    resume = "resume"
+    extend = "extend"  # LTI "update": more time
+    terminate = "terminate"  # forced submission
+    warn = "warn"
+    flag_incident = "flag_incident"
 
 
 TRANSITIONS: dict[tuple[Status, Command], Status] = {
@@ -27,6 +34,19 @@ TRANSITIONS: dict[tuple[Status, Command], Status] = {
     (Status.in_progress, Command.navigate): Status.in_progress,
     (Status.in_progress, Command.submit): Status.submitted,
     (Status.in_progress, Command.expire): Status.submitted,
+    # A paused sitting's clock stands still: it neither expires nor takes answers.
+    (Status.in_progress, Command.pause): Status.paused,
+    (Status.paused, Command.resume): Status.in_progress,
+    (Status.in_progress, Command.extend): Status.in_progress,
+    (Status.paused, Command.extend): Status.paused,
+    (Status.in_progress, Command.terminate): Status.submitted,
+    (Status.paused, Command.terminate): Status.submitted,
+    (Status.in_progress, Command.warn): Status.in_progress,
+    (Status.paused, Command.warn): Status.paused,
+    # An incident may come to light after hand-in, so it can be recorded then too.
+    (Status.in_progress, Command.flag_incident): Status.in_progress,
+    (Status.paused, Command.flag_incident): Status.paused,
+    (Status.submitted, Command.flag_incident): Status.submitted,
 }
 
 
