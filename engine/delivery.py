@@ -7,7 +7,7 @@ candidate is told anything was stored (invariant 1). Every state change is audit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +25,7 @@ from engine.models import (
     Result,
     SessionItem,
 )
+from engine.proctoring import timing
 from engine.scoring import tally, theory_score
 from itembank.models import Item, ItemType, ItemVersion
 
@@ -114,13 +115,16 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
             session.add(version)
         session.add(SessionItem(candidate_session_id=sitting.id, position=line.position,
                                 item_version_id=version.id, points=line.points))
+    candidate = session.get(Candidate, sitting.candidate_id)
+    sitting.accommodation_minutes = candidate.extra_time_minutes if candidate else 0
     sitting.started_at = now
-    sitting.deadline = now + timedelta(minutes=definition.duration_minutes)
+    sitting.deadline = timing.initial_deadline(now, definition.duration_minutes, sitting.accommodation_minutes)
     sitting.current_position = form[0].position
     session.add(sitting)
     session.flush()
     audit.record(session, actor, "session.started", "candidate_session", sitting.id,
-                 {"deadline": sitting.deadline, "items": len(form)})
+                 {"deadline": sitting.deadline, "items": len(form),
+                  "accommodation_minutes": sitting.accommodation_minutes})
     return sitting
 
 
@@ -227,6 +231,58 @@ def navigate(session: Session, sitting: CandidateSession, position: int) -> None
         session.flush()
 
 
+# ---- supervisor commands (engine/proctoring/service.py records and audits the why) ----
+
+
+def pause(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> CandidateSession:
+    """Hold the sitting: no answers, no expiry; the time left stands still until resume."""
+    settle_if_overdue(session, sitting, now)
+    sitting.status = next_status(sitting.status, Command.pause)
+    sitting.paused_at = now
+    return _saved(session, sitting, actor, "session.paused", {"deadline": sitting.deadline})
+
+
+def resume(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> CandidateSession:
+    """Continue after a pause; the deadline moves by exactly the time paused."""
+    sitting.status = next_status(sitting.status, Command.resume)
+    assert sitting.deadline is not None and sitting.paused_at is not None
+    paused_seconds = max(0.0, (now - sitting.paused_at).total_seconds())
+    sitting.deadline = timing.deadline_after_pause(sitting.deadline, sitting.paused_at, now)
+    sitting.paused_at = None
+    return _saved(session, sitting, actor, "session.resumed",
+                  {"deadline": sitting.deadline, "paused_seconds": round(paused_seconds, 3)})
+
+
+def extend(session: Session, sitting: CandidateSession, minutes: int, actor: str, now: datetime) -> CandidateSession:
+    """Give more time (a supervisor's extension); refused once the deadline has passed."""
+    settle_if_overdue(session, sitting, now)
+    sitting.status = next_status(sitting.status, Command.extend)
+    assert sitting.deadline is not None
+    sitting.deadline = timing.extended(sitting.deadline, minutes)
+    sitting.extension_minutes += minutes
+    return _saved(session, sitting, actor, "session.extended", {"deadline": sitting.deadline, "minutes": minutes})
+
+
+def terminate(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> Result:
+    """Forced submission by a supervisor: scored like any other hand-in."""
+    if settle_if_overdue(session, sitting, now):
+        return result_of(session, sitting)
+    sitting.paused_at = None
+    return _finish(session, sitting, actor=actor, now=now, command=Command.terminate, reason="terminated")
+
+
+def check_command(sitting: CandidateSession, command: Command) -> None:
+    """Raise IllegalTransitionError unless ``command`` is allowed now (warn, flag_incident)."""
+    next_status(sitting.status, command)
+
+
+def _saved(session: Session, sitting: CandidateSession, actor: str, action: str, data: dict) -> CandidateSession:
+    session.add(sitting)
+    session.flush()
+    audit.record(session, actor, action, "candidate_session", sitting.id, data)
+    return sitting
+
+
 def submit(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> Result:
     if settle_if_overdue(session, sitting, now):
         return result_of(session, sitting)
@@ -310,6 +366,7 @@ def result_of(session: Session, sitting: CandidateSession) -> Result:
 
 
 def seconds_left(sitting: CandidateSession, now: datetime) -> int:
-    if sitting.deadline is None or sitting.status != CandidateSessionStatus.in_progress:
+    """Time left by the server's clock; a paused sitting's clock stands at the pause."""
+    if sitting.status not in (CandidateSessionStatus.in_progress, CandidateSessionStatus.paused):
         return 0
-    return max(0, int((sitting.deadline - now).total_seconds()))
+    return timing.seconds_left(sitting.deadline, now, sitting.paused_at)

@@ -31,6 +31,7 @@ class Role(StrEnum):
 class CandidateSessionStatus(StrEnum):
     scheduled = "scheduled"
     in_progress = "in_progress"
+    paused = "paused"  # by a supervisor; the deadline moves by the pause on resume
     submitted = "submitted"
 
 
@@ -75,6 +76,7 @@ class Candidate(SQLModel, table=True):
     sex: str = Field(max_length=1)  # "M"/"F", derived from the resident ID
     birth_date: date
     photo_path: str | None = Field(default=None, max_length=300)
+    extra_time_minutes: int = 0  # accommodation recorded on the profile; added to every deadline
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -126,6 +128,26 @@ class CandidateSession(SQLModel, table=True):
     submitted_at: datetime | None = None
     submit_reason: str | None = Field(default=None, max_length=32)
     current_position: int = 1
+    paused_at: datetime | None = None  # set while a supervisor holds the sitting
+    extension_minutes: int = 0  # supervisor extensions so far (the deadline already includes them)
+    accommodation_minutes: int = 0  # the candidate's extra time, fixed at start
+    connection_id: str | None = Field(default=None, max_length=40)  # the page that may act; newest wins
+    last_seen_at: datetime | None = None  # last heartbeat of any connection
+
+
+class ProctoringEvent(SQLModel, table=True):
+    """Append-only proctoring stream of one sitting (engine/proctoring/events.py names the kinds).
+
+    ``ref_id`` points a delivery/applied acknowledgement at the command event it confirms.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_session_id: int = Field(foreign_key="candidatesession.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=40, index=True)
+    actor: str = Field(max_length=80)
+    ref_id: int | None = Field(default=None, index=True)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class SessionItem(SQLModel, table=True):
