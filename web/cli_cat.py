@@ -82,10 +82,20 @@ def simulate_cat(
     alpha: float = typer.Option(0.05, "--alpha", help="SPRT/CI error rate (false pass)"),
     beta: float = typer.Option(0.05, "--beta", help="SPRT error rate (false fail)"),
     delta: float = typer.Option(0.3, "--delta", help="SPRT indifference half-width"),
+    sh_simulees: int = typer.Option(1000, "--sh-simulees", min=100,
+                                    help="simulees per Sympson–Hetter calibration round"),
+    sh_rounds: int = typer.Option(15, "--sh-rounds", min=1,
+                                  help="maximum Sympson–Hetter calibration rounds"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", help="REPORT.json"),
 ) -> None:
-    """Simulate adaptive tests with known abilities and write a report."""
+    """Simulate adaptive tests with known abilities and write a report.
+
+    With sympson-hetter the exposure parameters are first calibrated by iterative
+    simulation (at most --sh-rounds rounds of --sh-simulees simulees, drawn like
+    --theta); with a blueprint every simulated step solves a shadow test, so budget
+    about 2 ms per simulated item for that calibration.
+    """
     with _clear_errors():
         items, population = read_params(bank)
         rng = np.random.default_rng(seed)
@@ -101,9 +111,10 @@ def simulate_cat(
         r_max = settings.sympson_hetter_r_max
         if r_max is not None:
             plain = replace(settings, exposure="none").build(cbank, bp)
-            calib = _abilities(theta, min(max(examinees, 1000), 2000), rng, population.mean,
-                               population.sd)
-            k, history = calibrate_sympson_hetter(plain, r_max, calib, rng)
+            calib = _abilities(theta, sh_simulees, rng, population.mean, population.sd)
+            if calib.size != sh_simulees:  # a FILE of abilities: resample it
+                calib = rng.choice(calib, sh_simulees)
+            k, history = calibrate_sympson_hetter(plain, r_max, calib, rng, n_iterations=sh_rounds)
             extra["sympson_hetter"] = {"r_max": r_max, "calibration_max_rates": history,
                                        "n_restricted": int(np.sum(k < 1))}
         engine = settings.build(cbank, bp, sympson_hetter=k)
