@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from itembank.errors import ItemValidationError, N_
+from itembank.errors import N_, ItemValidationError
 from itembank.irt.models import MODELS
 from itembank.models import CalibrationRun, Item, ItemCalibration, ItemVersion
 from itembank.service import AuditSink

@@ -96,8 +96,9 @@ def _migrated(backend: str, engines: dict[str, Engine], tmp_root: Path) -> Engin
         upgrade(url)
     else:
         engine = _postgres_engine(_SCHEMA)
-        from web.migrate import alembic_config
         from alembic import command
+
+        from web.migrate import alembic_config
 
         with engine.begin() as conn:
             config = alembic_config(PG_URL)
@@ -196,7 +197,7 @@ class Visitor:
         self.csrf = ""
         client.cookies.set("skillcert_locale", locale)  # assertions read the English UI
 
-    def login(self, username: str, password: str | None = None) -> "Visitor":
+    def login(self, username: str, password: str | None = None) -> Visitor:
         self.csrf = csrf_from(self.client.get("/login").text)
         response = self.client.post("/login", data={"username": username, "password": password or f"{username}-demo",
                                                     "csrf_token": self.csrf})

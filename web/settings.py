@@ -27,20 +27,20 @@ class SettingsError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKILLCERT_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file, uploads and the demo secret live.")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir.")
+    data_dir: Path = Field(default=Path("data"), description="Holds the SQLite file, uploads, demo secret.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
     redis_url: str | None = Field(default=None, description="Redis for cross-worker fan-out; unset = in-process broker.")
     secret_key: str | None = Field(default=None, description="Signs session cookies and CSRF tokens (>= 32 chars).")
     default_locale: str = Field(default="zh_CN", description="UI locale when the user has not chosen one.")
     demo: bool = Field(default=False, description="Demo mode: generates and keeps a local secret key if none is set.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (set when served over HTTPS).")
-    login_rate_limit: str = Field(default="5/minute", description="Failed-login budget per user name and client address.")
-    expiry_sweep_seconds: float = Field(default=5.0, description="How often overdue sittings are submitted server-side.")
+    login_rate_limit: str = Field(default="5/minute", description="Failed sign-ins per user name and address.")
+    expiry_sweep_seconds: float = Field(default=5.0, description="Seconds between overdue-sitting sweeps.")
     host: str = "127.0.0.1"
     port: int = 8000
 
     @model_validator(mode="after")
-    def _check(self) -> "Settings":
+    def _check(self) -> Settings:
         if self.default_locale not in SUPPORTED_LOCALES:
             raise SettingsError(
                 f"SKILLCERT_DEFAULT_LOCALE={self.default_locale!r} is not supported; use one of {SUPPORTED_LOCALES}"

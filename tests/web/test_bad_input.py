@@ -68,7 +68,8 @@ class TestBadInput:
 
     def test_question_that_does_not_exist(self, visitor, sitting, db_engine):
         before = snapshot(db_engine)
-        response = visitor.post(f"/candidate/sessions/{sitting}/items/999/answer", {"answer": "A", "seq": "2"}, htmx=True)
+        response = visitor.post(f"/candidate/sessions/{sitting}/items/999/answer", {"answer": "A", "seq": "2"},
+                                htmx=True)
         assert response.status_code == 404 and "no question 999" in response.text
         assert snapshot(db_engine) == before
 

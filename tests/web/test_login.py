@@ -89,7 +89,8 @@ class TestThrottleAcrossWorkers:
         apps = [create_app(settings, db=db_engine, clock=clock) for _ in range(2)]
         for app in apps:
             app.state.login_throttle.reset()
-        with TestClient(apps[0], follow_redirects=False) as first, TestClient(apps[1], follow_redirects=False) as second:
+        with (TestClient(apps[0], follow_redirects=False) as first,
+              TestClient(apps[1], follow_redirects=False) as second):
             assert _attempt(first, username, "bad-1").status_code == 401
             assert _attempt(first, username, "bad-2").status_code == 401
             assert _attempt(second, username, "examiner-demo").status_code == 429
