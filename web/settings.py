@@ -29,7 +29,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="Holds the SQLite file, uploads, demo secret.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
-    redis_url: str | None = Field(default=None, description="Redis for cross-worker fan-out; unset = in-process broker.")
+    redis_url: str | None = Field(default=None, description="Redis for cross-worker state; unset = in-process.")
     secret_key: str | None = Field(default=None, description="Signs session cookies and CSRF tokens (>= 32 chars).")
     default_locale: str = Field(default="zh_CN", description="UI locale when the user has not chosen one.")
     demo: bool = Field(default=False, description="Demo mode: generates and keeps a local secret key if none is set.")
