@@ -122,7 +122,12 @@ class SessionRunner:
             raise CATOptionsError(f"pretest items are also operational: {sorted(clash)[:5]}")
 
     def start(self, seed: int, previously_seen: Iterable[str] = ()) -> SessionState:
-        """A new sitting; ``previously_seen`` items (earlier sittings) are never served."""
+        """A new sitting; ``previously_seen`` items (earlier sittings) are never served.
+
+        ``seed`` is a non-negative integer stored with the sitting (e.g. 63 random bits).
+        """
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise CATOptionsError(f"a session seed is a non-negative integer, not {seed!r}")
         seen = set(previously_seen)
         blocked = np.array([[i in seen for i in self.engine.bank.ids]])
         trail = self.engine.start(1, blocked)

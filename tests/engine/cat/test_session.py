@@ -93,6 +93,11 @@ class TestReplay:
         with pytest.raises(IllegalResponseError):
             runner.answer(state, Response(bank.ids[0], 1))
 
+    @pytest.mark.parametrize("seed", [-1, 1.5, "7"])
+    def test_a_bad_seed_is_refused(self, bank, seed):
+        with pytest.raises(CATOptionsError):
+            SessionRunner(AdaptiveEngine(bank)).start(seed)
+
     def test_a_score_outside_the_categories_is_refused(self, bank):
         runner = SessionRunner(AdaptiveEngine(bank))
         state = runner.start(1)
