@@ -71,7 +71,7 @@ class NoExposureControl:
 
     name: str = "none"
 
-    def choose(self, scores, rng):
+    def choose(self, scores: np.ndarray, rng: np.random.Generator) -> Choice:
         return Choice(_best(scores))
 
 
@@ -86,7 +86,7 @@ class Randomesque:
         if self.k < 1:
             raise CATOptionsError("randomesque needs k >= 1")
 
-    def choose(self, scores, rng):
+    def choose(self, scores: np.ndarray, rng: np.random.Generator) -> Choice:
         cols, vals = _top(scores, self.k)
         n_ok = np.isfinite(vals).sum(axis=1)
         pick = np.minimum((rng.random(scores.shape[0]) * n_ok).astype(np.int64),
@@ -112,7 +112,7 @@ class SympsonHetter:
         if k.ndim != 1 or np.any((k < 0) | (k > 1)):
             raise CATOptionsError("Sympson–Hetter parameters must be a vector in [0, 1]")
 
-    def choose(self, scores, rng):
+    def choose(self, scores: np.ndarray, rng: np.random.Generator) -> Choice:
         n = scores.shape[0]
         cols, vals = _top(scores, self.depth)
         finite = np.isfinite(vals)

@@ -40,7 +40,8 @@ class MaxInfoSelector:
 
     name: str = "mfi"
 
-    def criterion(self, bank, theta, length, max_length):
+    def criterion(self, bank: CATBank, theta: np.ndarray, length: np.ndarray,
+                  max_length: int) -> np.ndarray:
         return bank.information(theta)
 
 
@@ -51,7 +52,8 @@ class KLSelector:
     z: float = 3.0
     name: str = "kl"
 
-    def criterion(self, bank, theta, length, max_length):
+    def criterion(self, bank: CATBank, theta: np.ndarray, length: np.ndarray,
+                  max_length: int) -> np.ndarray:
         x, w = np.polynomial.legendre.leggauss(5)
         delta = self.z / np.sqrt(np.maximum(length, 1))
         n = theta.size
@@ -77,7 +79,8 @@ class AStratifiedSelector:
         if self.n_strata < 1:
             raise CATOptionsError("n_strata must be at least 1")
 
-    def criterion(self, bank, theta, length, max_length):
+    def criterion(self, bank: CATBank, theta: np.ndarray, length: np.ndarray,
+                  max_length: int) -> np.ndarray:
         order = np.argsort(bank.bank.a, kind="stable")
         stratum = np.empty(bank.n_items, dtype=np.int64)
         stratum[order] = np.arange(bank.n_items) * self.n_strata // bank.n_items

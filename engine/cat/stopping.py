@@ -54,7 +54,8 @@ class SEThreshold:
         if not self.se > 0:
             raise CATOptionsError("the SE threshold must be positive")
 
-    def satisfied(self, bank, state, estimate):
+    def satisfied(self, bank: CATBank, state: TrailState,
+                  estimate: AbilityEstimate) -> np.ndarray:
         return estimate.se <= self.se
 
 
@@ -69,7 +70,8 @@ class ConfidenceInterval:
         if not 0 < self.alpha < 1:
             raise CATOptionsError("alpha must lie in (0, 1)")
 
-    def satisfied(self, bank, state, estimate):
+    def satisfied(self, bank: CATBank, state: TrailState,
+                  estimate: AbilityEstimate) -> np.ndarray:
         z = norm.ppf(1 - self.alpha / 2)
         return np.abs(estimate.theta - self.cut) > z * estimate.se
 
@@ -98,7 +100,8 @@ class SPRT:
         lower = np.log(self.beta / (1 - self.alpha))
         return np.where(lr >= upper, 1, np.where(lr <= lower, -1, 0))
 
-    def satisfied(self, bank, state, estimate):
+    def satisfied(self, bank: CATBank, state: TrailState,
+                  estimate: AbilityEstimate) -> np.ndarray:
         return self.decision(bank, state) != 0
 
 
