@@ -100,3 +100,25 @@ class TestShortcut:
             pool = bp._pool(crit, bp.hi, 30)
             exact = bp._solve(crit, pool, np.zeros(0, dtype=np.int64), 30, bp.lo, bp.hi)
             assert crit[free].sum() == pytest.approx(crit[exact].sum())
+
+
+class TestNestedCategories:
+    def test_modules_elements_and_types_are_met_together(self, bank):
+        from engine.cat import AdaptiveEngine, StoppingPolicy, simulate
+
+        base = blueprint_for(bank.bank, length=20)
+        items = {i: dict(attrs, module="M1" if attrs["element"] in ("E1", "E2") else "M2")
+                 for i, attrs in base.item_attributes.items()}
+        cons = {"module": {"M1": {"min": 9}, "M2": {"max": 11}},
+                "element": {e: {"min": 3, "max": 5} for e in ("E1", "E2", "E3", "E4", "E5")},
+                "type": {"single": {"min": 6, "max": 10}}}
+        bp = Blueprint.from_dict({"items": items, "constraints": cons,
+                                  "enemies": [list(s) for s in base.enemies]})
+        compiled = bp.compile(bank.ids, 20)
+        engine = AdaptiveEngine(bank, blueprint=compiled, stopping=StoppingPolicy(20, 20))
+        out = simulate(engine, np.random.default_rng(4).normal(size=25), np.random.default_rng(5))
+        assert out.blueprint_violations.sum() == 0
+        for row in out.items:
+            counts = compiled.counts(row)
+            names = [b.name for b in compiled.bounds]
+            assert counts[names.index("module=M1")] >= 9
