@@ -13,6 +13,7 @@ from .assembler import (
     InfeasibleAssemblyError,
     assemble_forms,
 )
+from .preview import FormPreview, preview_form
 
 __all__ = ["AssembledForms", "AssemblyError", "AssemblyOptions", "ConstraintShortfall",
-           "InfeasibleAssemblyError", "assemble_forms"]
+           "FormPreview", "InfeasibleAssemblyError", "assemble_forms", "preview_form"]
