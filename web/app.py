@@ -22,7 +22,7 @@ from web.auth import LoginThrottle, authorize
 from web.db import make_engine
 from web.deps import load_user
 from web.i18n import gettext_callables, locale_of
-from web.routes import admin, auth, candidate, examiner, supervisor
+from web.routes import admin, auth, candidate, certificates, examiner, supervisor, verify
 from web.settings import Settings, get_settings
 
 log = logging.getLogger("skillcert")
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
     errors.install(app)
-    for module in (auth, candidate, examiner, supervisor, admin):
+    for module in (auth, candidate, examiner, supervisor, admin, certificates, verify):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -207,8 +207,7 @@ def revoke(session: Session, certificate_id: int, reason: str, actor: str, now: 
     if len(reason) > 500:
         raise InvalidInputError(N_("the reason is longer than 500 characters"), "reason")
     if certificate.status == CertificateStatus.revoked:
-        raise IllegalTransitionError(N_("certificate %(number)s is already revoked"), "reason",
-                                     number=certificate.number)
+        raise IllegalTransitionError(N_("certificate %(number)s is already revoked"), number=certificate.number)
     certificate.status, certificate.revoked_at = CertificateStatus.revoked, now
     certificate.revoked_by, certificate.revoke_reason = actor, reason
     session.add(certificate)

@@ -74,6 +74,18 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/admin/sessions"): ADMIN,
     ("GET", "/admin/sessions/{exam_session_id}"): ADMIN,
     ("POST", "/admin/sessions/{exam_session_id}/enrol"): ADMIN,
+    ("GET", "/admin/certificates"): ADMIN,
+    ("POST", "/admin/certificates/numbering/{institution_id}"): ADMIN,
+    ("GET", "/admin/certificates/sessions/{exam_session_id}"): ADMIN,
+    ("POST", "/admin/certificates/sessions/{exam_session_id}/scores"): ADMIN,
+    ("POST", "/admin/certificates/sessions/{exam_session_id}/issue"): ADMIN,
+    ("POST", "/admin/certificates/sittings/{sitting_id}/issue"): ADMIN,
+    ("GET", "/admin/certificates/{certificate_id}"): ADMIN,
+    ("POST", "/admin/certificates/{certificate_id}/revoke"): ADMIN,
+    ("GET", "/admin/certificates/{certificate_id}/pdf"): ADMIN,
+    ("GET", "/verify"): EVERYONE,
+    ("POST", "/verify"): EVERYONE,
+    ("GET", "/verify/{number}"): EVERYONE,
     ("POST", "/login"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
 }
@@ -110,7 +122,7 @@ class DemoIds:
     def path_params(self) -> dict[str, int]:
         return {"sitting_id": self.sitting_id, "position": 1, "item_id": self.item_id,
                 "exam_session_id": self.exam_session_id, "institution_id": self.institution_id,
-                "center_id": self.center_id}
+                "center_id": self.center_id, "certificate_id": 1, "number": "S370137000001264000001"}
 
 
 def _demo_ids(db_engine) -> DemoIds:
@@ -157,6 +169,12 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
         "/admin/institutions": {"code": "MATRIX1", "name": "矩阵机构", "kind": "school"},
         "/admin/institutions/{institution_id}/centers": {"name": "矩阵考点", "address": ""},
         "/admin/centers/{center_id}/rooms": {"name": "矩阵考场", "capacity": "10"},
+        "/admin/certificates/numbering/{institution_id}": {"body_code": "3701", "province_code": "37",
+                                                           "site_serial": "000001"},
+        "/admin/certificates/sessions/{exam_session_id}/scores": {"candidate_session_id": str(ids.sitting_id),
+                                                                  "part": "practical", "score": "70"},
+        "/admin/certificates/{certificate_id}/revoke": {"reason": "matrix"},
+        "/verify": {"name": "张伟", "resident_id": "370102199003150112"},
         "/admin/sessions/{exam_session_id}/enrol": {"name": "矩阵考生", "resident_id": first17 + check_character(first17)},
         "/login": {"username": "candidate3" if role == ANONYMOUS else role,
                    "password": "candidate3-demo" if role == ANONYMOUS else f"{role}-demo"},
