@@ -316,16 +316,25 @@ class _Calibrator:
                  dtype=np.float64):
         self.data, self.layout, self.quad, self.template = data, layout, quad, template
         self.design = ResponseDesign(data, layout.kmax, dtype)
+        self._last = None
         self.n_e_steps = 0
 
     def e_step(self, psi: np.ndarray, pop):
-        """Posterior weights and expected counts r, shape (nodes, items, K)."""
+        """Posterior weights and expected counts r, shape (nodes, items, K).
+
+        The last result is kept: SQUAREM checks an extrapolated point with an E-step
+        and, when it accepts the point, the next EM cycle starts from the same E-step.
+        """
+        key = (psi.tobytes(), tuple(pop), id(self.design))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         lay = self.layout
         bank = lay.bank(psi, self.data.item_ids, self.data.categories)
         logp = log_probability_array(bank, self.quad.nodes)
         post = posterior(self.design.loglik(logp), self.quad.log_weights(*pop))
         r = self.design.counts(post.weights)
         self.n_e_steps += 1
+        self._last = (key, (post, r))
         return post, r
 
     def grad_info(self, psi: np.ndarray, r: np.ndarray):
@@ -711,8 +720,8 @@ def calibrate(data, model: str | Mapping[str, str] | Sequence[str] = "2pl",
     template = _start_values(data, models, lay)
     _apply_anchors(template, lay, data, anchors)
     fast = data.n_observed >= FAST_EM_MIN_RESPONSES
-    cal = _Calibrator(data, lay, Quadrature.grid(opts.n_quadrature, opts.bound), template,
-                      np.float32 if fast else np.float64)
+    quad = Quadrature.grid(opts.n_quadrature, opts.bound)
+    cal = _Calibrator(data, lay, quad, template, np.float32 if fast else np.float64)
     x, cycles, change, converged = _run_em(cal, lay.pack(template), opts)
     if fast:  # polish the float32 fixed point in float64
         cal.design = ResponseDesign(data, lay.kmax)

@@ -59,21 +59,28 @@ class ResponseDesign:
     def __init__(self, data: ResponseData, n_categories: int, dtype=np.float64):
         self.n_items, self.k, self.dtype = data.n_items, n_categories, np.dtype(dtype)
         self.complete = data.is_dense() and data.n_observed == data.n_persons * data.n_items
+        dense = data.is_dense() and n_categories == 2  # BLAS wins only for 0/1 items
         if self.complete:
-            x = np.zeros((data.n_persons, data.n_items * (n_categories - 1)), dtype=self.dtype)
             hit = data.scores > 0
-            x[data.persons[hit], data.items[hit] * (n_categories - 1) + data.scores[hit] - 1] = 1.0
-            self.blocks, self.blocks_t = [x], [x.T]
-        elif data.is_dense():
-            x = np.asarray(data.indicator(n_categories), dtype=self.dtype)
-            self.blocks, self.blocks_t = [x], [x.T]
+            rows = data.persons[hit]
+            cols = data.items[hit] * (n_categories - 1) + data.scores[hit] - 1
+            shape = (data.n_persons, data.n_items * (n_categories - 1))
         else:
-            cols = data.items * n_categories + data.scores
-            mat = sp.csr_matrix((np.ones(data.n_observed, dtype=self.dtype), (data.persons, cols)),
-                                shape=(data.n_persons, data.n_items * n_categories))
+            rows, cols = data.persons, data.items * n_categories + data.scores
+            shape = (data.n_persons, data.n_items * n_categories)
+        if dense:
+            mat = np.zeros(shape, dtype=self.dtype)
+            mat[rows, cols] = 1.0
+            self.blocks = _dense_row_blocks(mat, _N_THREADS)
+            self.blocks_t = [b.T for b in self.blocks]
+            self.stack_t = False
+        else:
+            mat = sp.csr_matrix((np.ones(rows.size, dtype=self.dtype), (rows, cols)), shape=shape)
             # scipy's sparse kernels release the GIL: split rows over threads
             self.blocks = _row_blocks(mat, _N_THREADS)
             self.blocks_t = _row_blocks(mat.T.tocsr(), _N_THREADS)
+            self.stack_t = True
+        self._edges = np.cumsum([0] + [b.shape[0] for b in self.blocks])
 
     def _product(self, blocks, rhs: np.ndarray) -> np.ndarray:
         rhs = np.ascontiguousarray(rhs, dtype=self.dtype)
@@ -81,6 +88,15 @@ class ResponseDesign:
             return np.asarray(blocks[0] @ rhs, dtype=np.float64)
         parts = list(_pool().map(lambda b: b @ rhs, blocks))
         return np.vstack(parts).astype(np.float64, copy=False)
+
+    def _product_t(self, weights: np.ndarray) -> np.ndarray:
+        """``Indᵀ @ W``: row blocks of Indᵀ (sparse) or a sum over person blocks (dense)."""
+        if self.stack_t or len(self.blocks_t) == 1:
+            return self._product(self.blocks_t, weights)
+        w = np.ascontiguousarray(weights, dtype=self.dtype)
+        pieces = [w[a:b] for a, b in zip(self._edges[:-1], self._edges[1:])]
+        parts = list(_pool().map(lambda bw: bw[0] @ bw[1], zip(self.blocks_t, pieces)))
+        return np.sum(parts, axis=0, dtype=np.float64)
 
     def loglik(self, logp: np.ndarray) -> np.ndarray:
         """(n_persons, n_nodes) log-likelihoods from ``logp`` (nodes, items, K), padding 0."""
@@ -96,7 +112,7 @@ class ResponseDesign:
     def counts(self, weights: np.ndarray) -> np.ndarray:
         """Expected counts r, shape (n_nodes, n_items, K), from posterior weights (persons, nodes)."""
         q = weights.shape[1]
-        flat = self._product(self.blocks_t, weights)
+        flat = self._product_t(weights)
         if not self.complete:
             return flat.reshape(self.n_items, self.k, q).transpose(2, 0, 1)
         upper = flat.reshape(self.n_items, self.k - 1, q)
@@ -115,6 +131,13 @@ def _pool() -> ThreadPoolExecutor:
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max_workers=_N_THREADS))
     return _POOL[0]
+
+
+def _dense_row_blocks(mat: np.ndarray, n: int) -> list:
+    if n == 1 or mat.size < 1_000_000:
+        return [mat]
+    edges = np.linspace(0, mat.shape[0], n + 1).astype(int)
+    return [mat[a:b] for a, b in zip(edges[:-1], edges[1:])]
 
 
 def _row_blocks(mat: sp.csr_matrix, n: int) -> list:
