@@ -23,10 +23,19 @@ class ItemType(StrEnum):
     single = "single"  # 单项选择题
     multiple = "multiple"  # 多项选择题
     truefalse = "truefalse"  # 判断题
+    text = "text"  # 填空题: typed answers compared with the accepted answers
+    extended = "extended"  # 简答/论述题: scored 0..k points against a rubric
+
+
+CHOICE_TYPES = frozenset({ItemType.single, ItemType.multiple, ItemType.truefalse})
 
 
 class ItemStatus(StrEnum):
+    """Where an item stands in review; ``itembank.workflow`` holds the transitions."""
+
     draft = "draft"
+    submitted = "submitted"
+    approved = "approved"
     active = "active"
     retired = "retired"
 
@@ -91,6 +100,9 @@ class ItemVersion(SQLModel, table=True):
     stem: str
     options: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     key: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # How responses are scored beyond the key (see ``itembank.scoring.ScoringRule``):
+    # multiple-choice mode, accepted text answers and their matching options, rubric levels.
+    scoring: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     difficulty: float | None = None
     explanation: str = ""
     created_by: str = Field(max_length=80)
@@ -141,3 +153,27 @@ class ItemCalibration(SQLModel, table=True):
     d: list[float] = Field(sa_column=Column(JSON, nullable=False))
     c: float | None = None
     se: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ItemReview(SQLModel, table=True):
+    """One workflow transition of an item: who moved it, from where to where, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    version_no: int
+    command: str = Field(max_length=24)
+    from_status: ItemStatus = Field(sa_type=enum_type(ItemStatus))
+    to_status: ItemStatus = Field(sa_type=enum_type(ItemStatus))
+    actor: str = Field(max_length=80)
+    comment: str = Field(default="", max_length=2000)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ItemImage(SQLModel, table=True):
+    """An uploaded image, stored once under the data dir by the SHA-256 of its bytes."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    media_type: str = Field(max_length=40)
+    size: int
+    uploaded_by: str = Field(max_length=80)
+    uploaded_at: datetime = Field(default_factory=utcnow)

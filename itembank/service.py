@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from itembank.errors import N_, ItemValidationError, NotFoundError
 from itembank.levels import Level
 from itembank.models import (
+    CHOICE_TYPES,
     AppraisalNode,
     Item,
     ItemStatus,
@@ -22,9 +23,15 @@ from itembank.models import (
     NodeKind,
     Occupation,
 )
+from itembank.sanitize import clean_html, plain_text
+from itembank.scoring import CHOICE_MODES
 
 MAX_STEM_LENGTH = 4000
+MAX_STEM_HTML_LENGTH = 20000
 MAX_OPTION_LENGTH = 1000
+MAX_ANSWER_LENGTH = 200
+MAX_RUBRIC_POINTS = 20
+TEXT_MATCHING = ("case_sensitive", "ignore_width", "ignore_whitespace")
 
 
 class AuditSink(Protocol):
@@ -45,6 +52,7 @@ class ItemDraft:
     difficulty: float | None = None
     explanation: str = ""
     status: str = ItemStatus.draft.value
+    scoring: dict[str, Any] | None = None
 
 
 @dataclass
@@ -85,18 +93,24 @@ def validate(session: Session, draft: ItemDraft) -> dict[str, Any]:
         errors["appraisal_point_id"] = N_("choose an appraisal point")
     elif point.occupation_id != draft.occupation_id or point.level != draft.level:
         errors["appraisal_point_id"] = N_("the appraisal point belongs to another occupation or level")
-    stem = draft.stem.strip()
-    if not stem:
+    stem = clean_html(draft.stem)
+    if not plain_text(stem) and "<img" not in stem and "<math" not in stem:
         errors["stem"] = N_("the stem is required")
-    elif len(stem) > MAX_STEM_LENGTH:
+    elif len(plain_text(stem)) > MAX_STEM_LENGTH or len(stem) > MAX_STEM_HTML_LENGTH:
         errors["stem"] = N_("the stem is too long")
     clean["stem"] = stem
-    if "item_type" in clean:
+    if "item_type" in clean and clean["item_type"] in CHOICE_TYPES:
         _check_options_and_key(clean["item_type"], draft.options, draft.key, clean, errors)
+        _check_choice_scoring(clean["item_type"], draft.scoring, clean, errors)
+    elif clean.get("item_type") == ItemType.text:
+        _check_text_entry(draft.key, draft.scoring, clean, errors)
+    elif clean.get("item_type") == ItemType.extended:
+        _check_rubric(draft.scoring, clean, errors)
     if draft.difficulty is not None and not 0.0 < draft.difficulty < 1.0:
         errors["difficulty"] = N_("difficulty is a proportion correct strictly between 0 and 1")
     if errors:
         raise ItemValidationError(errors)
+    clean.setdefault("scoring", None)
     clean.update(difficulty=draft.difficulty, explanation=draft.explanation.strip(),
                  occupation_id=draft.occupation_id, appraisal_point_id=draft.appraisal_point_id)
     return clean
@@ -111,7 +125,8 @@ def _check_enum(value: str, enum: type, name: str, clean: dict, errors: dict) ->
 
 def _check_options_and_key(item_type: ItemType, options: list[dict[str, str]], key: list[str],
                            clean: dict, errors: dict) -> None:
-    options = [{"id": o["id"].strip(), "text": o["text"].strip()} for o in options if o.get("text", "").strip()]
+    options = [{"id": str(o["id"]).strip(), "text": clean_html(o["text"])} for o in options
+               if plain_text(clean_html(o.get("text", ""))) or "<img" in clean_html(o.get("text", ""))]
     ids = [o["id"] for o in options]
     if item_type == ItemType.truefalse:
         options = [{"id": "T", "text": "正确"}, {"id": "F", "text": "错误"}]
@@ -134,6 +149,72 @@ def _check_options_and_key(item_type: ItemType, options: list[dict[str, str]], k
     clean["options"], clean["key"] = options, key
 
 
+def _check_choice_scoring(item_type: ItemType, scoring: dict[str, Any] | None, clean: dict, errors: dict) -> None:
+    """Multiple choice: all-or-nothing or partial credit; any choice type: a QTI value map."""
+    scoring = dict(scoring or {})
+    mode = scoring.get("mode", "all")
+    if mode not in CHOICE_MODES or (mode == "partial" and item_type != ItemType.multiple):
+        errors["scoring"] = N_("unknown scoring mode for this item type")
+        return
+    if mode == "map":
+        _check_mapping(scoring, {o["id"] for o in clean.get("options", [])}, clean, errors)
+        return
+    clean["scoring"] = {"mode": mode} if mode != "all" else None
+
+
+def _check_mapping(scoring: dict[str, Any], allowed: set[str] | None, clean: dict, errors: dict) -> None:
+    mapping = scoring.get("mapping")
+    try:
+        values = {str(k): float(v) for k, v in dict(mapping or {}).items()}
+        bounds = {name: float(scoring[name]) for name in ("default", "lower", "upper")
+                  if scoring.get(name) is not None}
+    except (TypeError, ValueError):
+        errors["scoring"] = N_("the score map needs numbers")
+        return
+    if not values or (allowed is not None and not set(values) <= allowed):
+        errors["scoring"] = N_("the score map must name existing answers")
+        return
+    clean["scoring"] = {**{k: scoring[k] for k in TEXT_MATCHING if k in scoring}, "mode": "map",
+                        "mapping": values, **bounds}
+
+
+def _check_text_entry(accepted: list[str], scoring: dict[str, Any] | None, clean: dict, errors: dict) -> None:
+    """Text entry: one or more accepted answers and how leniently they are matched."""
+    answers = list(dict.fromkeys(a.strip() for a in accepted if a and a.strip()))
+    scoring = dict(scoring or {})
+    if not answers and not scoring.get("mapping"):
+        errors["key"] = N_("give at least one accepted answer")
+    elif any(len(a) > MAX_ANSWER_LENGTH for a in answers):
+        errors["key"] = N_("an accepted answer is too long")
+    clean["options"], clean["key"] = [], answers
+    matching = {name: bool(scoring.get(name, name != "case_sensitive")) for name in TEXT_MATCHING}
+    if scoring.get("mapping"):
+        _check_mapping({**scoring, **matching}, None, clean, errors)
+    else:
+        clean["scoring"] = matching
+
+
+def _check_rubric(scoring: dict[str, Any] | None, clean: dict, errors: dict) -> None:
+    """Extended items: 0..k points, each rubric level a whole number within that range."""
+    scoring = dict(scoring or {})
+    clean["options"], clean["key"] = [], []
+    try:
+        max_points = int(scoring.get("max_points", 0))
+    except (TypeError, ValueError):
+        max_points = 0
+    if not 1 <= max_points <= MAX_RUBRIC_POINTS:
+        errors["scoring"] = N_("maximum points is a whole number from 1 to 20")
+        return
+    rubric = []
+    for level in scoring.get("rubric") or []:
+        points, description = level.get("points"), clean_html(str(level.get("description", "")))
+        if not isinstance(points, int) or isinstance(points, bool) or not 0 <= points <= max_points:
+            errors["scoring"] = N_("every rubric level needs points from 0 to the maximum")
+            return
+        rubric.append({"points": points, "description": description})
+    clean["scoring"] = {"max_points": max_points, "rubric": sorted(rubric, key=lambda lv: lv["points"])}
+
+
 def create_item(session: Session, draft: ItemDraft, author: str, record: AuditSink) -> Item:
     clean = validate(session, draft)
     item = Item(occupation_id=clean["occupation_id"], level=clean["level"], item_type=clean["item_type"],
@@ -148,26 +229,34 @@ def create_item(session: Session, draft: ItemDraft, author: str, record: AuditSi
 
 
 def edit_item(session: Session, item_id: int, draft: ItemDraft, author: str, record: AuditSink) -> ItemVersion:
-    """Every edit is a new version; administered versions stay as they were."""
+    """Every edit is a new version; administered versions stay as they were.
+
+    The status is not the editor's to set: a reviewed item that is edited returns to
+    draft (``workflow.Command.revise``) and is reviewed again."""
     item = _locked_item(session, item_id)
     if draft.item_type != item.item_type:
         raise ItemValidationError({"item_type": N_("the type of an existing item cannot change")})
     clean = validate(session, draft)
     item.current_version += 1
-    item.level, item.appraisal_point_id, item.status = clean["level"], clean["appraisal_point_id"], clean["status"]
+    item.level, item.appraisal_point_id = clean["level"], clean["appraisal_point_id"]
     item.occupation_id = clean["occupation_id"]
     version = _new_version(item, item.current_version, clean, author)
     session.add(item)
     session.add(version)
     session.flush()
     record("item.version_created", "item", item.id, {"version": version.version_no, "status": item.status})
+    if item.status != ItemStatus.draft:
+        # Changed content has not been reviewed: it goes back through the workflow.
+        from itembank import workflow
+
+        workflow.apply(session, item, workflow.Command.revise, author, record)
     return version
 
 
 def _new_version(item: Item, number: int, clean: dict[str, Any], author: str) -> ItemVersion:
     return ItemVersion(item_id=item.id, version_no=number, stem=clean["stem"], options=clean["options"],
-                       key=clean["key"], difficulty=clean["difficulty"], explanation=clean["explanation"],
-                       created_by=author)
+                       key=clean["key"], scoring=clean["scoring"], difficulty=clean["difficulty"],
+                       explanation=clean["explanation"], created_by=author)
 
 
 def _locked_item(session: Session, item_id: int) -> Item:

@@ -198,9 +198,9 @@ class TestEditItem:
         item = _one(db_engine, Item, Item.id == 1)
         response = examiner.post("/examiner/items/1", {"item_type": item.item_type.value,
                                                        "appraisal_point_id": str(item.appraisal_point_id),
-                                                       "status": "bogus", "stem": "x"})
+                                                       "difficulty": "hard", "stem": "x"})
         assert response.status_code == 422
-        assert 'data-field-error="status"' in response.text and 'data-field-error="key"' in response.text
+        assert 'data-field-error="difficulty"' in response.text and 'data-field-error="key"' in response.text
         assert 'data-testid="version-history"' in response.text
         assert _count(db_engine, ItemVersion, ItemVersion.item_id == 1) == 1
 

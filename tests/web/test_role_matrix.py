@@ -61,6 +61,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/examiner/items"): AUTHORS,
     ("GET", "/examiner/items/{item_id}"): AUTHORS,
     ("POST", "/examiner/items/{item_id}"): AUTHORS,
+    ("POST", "/examiner/items/{item_id}/workflow"): AUTHORS,
+    ("POST", "/examiner/bulk"): AUTHORS,
+    ("GET", "/examiner/review"): AUTHORS,
+    ("POST", "/examiner/images"): AUTHORS,
+    ("GET", "/examiner/images/{sha256}"): AUTHORS,
     ("GET", "/supervisor"): SUPERVISORS,
     ("GET", "/supervisor/sessions/{exam_session_id}"): SUPERVISORS,
     ("GET", "/admin"): ADMIN,
@@ -122,7 +127,7 @@ class DemoIds:
     def path_params(self) -> dict[str, int]:
         return {"sitting_id": self.sitting_id, "position": 1, "item_id": self.item_id,
                 "exam_session_id": self.exam_session_id, "institution_id": self.institution_id,
-                "center_id": self.center_id, "certificate_id": 1, "number": "S370137000001264000001"}
+                "center_id": self.center_id, "sha256": "0" * 64, "certificate_id": 1, "number": "S370137000001264000001"}
 
 
 def _demo_ids(db_engine) -> DemoIds:
@@ -162,6 +167,8 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
                             "stem": "角色矩阵测试题", "option_A": "甲", "option_B": "乙", "option_C": "丙",
                             "option_D": "丁", "key": "A"},
         "/examiner/items/{item_id}": ids.item_form,
+        "/examiner/items/{item_id}/workflow": {"command": "retire"},
+        "/examiner/bulk": {"command": "retire", "item_ids": str(ids.item_id)},
         "/admin/sessions": {"exam_definition_id": str(ids.definition_id), "room_id": str(ids.room_id),
                             "title": "矩阵场次", "starts_at": "2030-01-01T08:00"},
         "/admin/users": {"username": "matrix-user", "display_name": "M", "role": "examiner",

@@ -17,18 +17,25 @@ from sqlmodel import Session
 from engine import audit
 from engine.models import Role, User
 from itembank import service as items
-from itembank.errors import ItemValidationError
+from itembank import workflow
+from itembank.diff import version_diff
+from itembank.errors import IllegalTransitionError, ItemValidationError, SelfReviewError
 from itembank.levels import Level
-from itembank.models import Item, ItemStatus, ItemType, ItemVersion
+from itembank.models import CHOICE_TYPES, Item, ItemStatus, ItemType, ItemVersion
+from itembank.sanitize import clean_html, plain_text
 from web.auth import allow
 from web.deps import current_user, get_db
 from web.labels import N_
-from web.templating import render
+from web.routes import examiner_bank
+from web.templating import render, render_error
 
 router = APIRouter(prefix="/examiner")
 AUTHORS = (Role.examiner, Role.admin)
 PAGE_SIZE = 25
 OPTION_IDS = ("A", "B", "C", "D", "E")
+# Stored rich text is sanitized again as it is rendered, so a row written by an older
+# version or by hand can never put live markup on an examiner's page.
+RICH_TEXT = {"rich": clean_html, "plain": plain_text}
 
 
 @dataclass
@@ -42,28 +49,60 @@ class ItemForm:
     key: list[str] = field(default_factory=list)
     difficulty: str = ""
     explanation: str = ""
-    status: str = ItemStatus.draft.value
+    scoring_mode: str = "all"  # multiple choice: all-or-nothing or partial credit
+    accepted: str = ""  # text entry: accepted answers, one per line
+    matching: list[str] = field(default_factory=lambda: ["ignore_width", "ignore_whitespace"])
+    max_points: str = ""  # extended: k
+    rubric: str = ""  # extended: one level per line, "points: description"
 
     @classmethod
     def of_version(cls, item: Item, version: ItemVersion) -> ItemForm:
-        choice = item.item_type != ItemType.truefalse
+        choice = item.item_type in (ItemType.single, ItemType.multiple)
+        scoring = version.scoring or {}
         return cls(item_type=item.item_type.value, appraisal_point_id=str(item.appraisal_point_id),
                    stem=version.stem, options={o["id"]: o["text"] for o in version.options} if choice else {},
-                   key=list(version.key), explanation=version.explanation, status=item.status.value,
-                   difficulty="" if version.difficulty is None else f"{version.difficulty:g}")
+                   key=list(version.key), explanation=version.explanation,
+                   difficulty="" if version.difficulty is None else f"{version.difficulty:g}",
+                   scoring_mode=scoring.get("mode", "all"),
+                   accepted="\n".join(version.key) if item.item_type == ItemType.text else "",
+                   matching=[n for n in items.TEXT_MATCHING if scoring.get(n, n != "case_sensitive")],
+                   max_points=str(scoring.get("max_points", "")),
+                   rubric="\n".join(f"{lv['points']}: {lv['description']}" for lv in scoring.get("rubric", [])))
 
 
 def item_form(item_type: str = Form(""), appraisal_point_id: str = Form(""), stem: str = Form(""),
               option_A: str = Form(""), option_B: str = Form(""), option_C: str = Form(""),
               option_D: str = Form(""), option_E: str = Form(""), key: list[str] = Form(default=[]),
               tf_key: str = Form(""), difficulty: str = Form(""), explanation: str = Form(""),
-              status: str = Form("")) -> ItemForm:
-    """Parse the editor's form; choice items send ``key`` checkboxes, true/false items ``tf_key``."""
+              scoring_mode: str = Form("all"), accepted: str = Form(""), matching: list[str] = Form(default=[]),
+              max_points: str = Form(""), rubric: str = Form("")) -> ItemForm:
+    """Parse the editor's form; choice items send ``key`` checkboxes, true/false items ``tf_key``,
+    text-entry items ``accepted`` lines, extended items ``max_points`` and ``rubric`` lines."""
     chosen = [tf_key] if tf_key else []
     return ItemForm(item_type=item_type, appraisal_point_id=appraisal_point_id, stem=stem,
                     options=dict(zip(OPTION_IDS, (option_A, option_B, option_C, option_D, option_E))),
                     key=chosen if item_type == ItemType.truefalse else list(key), difficulty=difficulty.strip(),
-                    explanation=explanation, status=status)
+                    explanation=explanation, scoring_mode=scoring_mode, accepted=accepted, matching=matching,
+                    max_points=max_points.strip(), rubric=rubric)
+
+
+def _scoring(form: ItemForm, unparsed: dict[str, str]) -> tuple[list[str], dict | None]:
+    """The key and scoring settings the service expects, from the type-specific fields."""
+    if form.item_type == ItemType.text:
+        answers = [line for line in form.accepted.splitlines() if line.strip()]
+        return answers, {name: name in form.matching for name in items.TEXT_MATCHING}
+    if form.item_type == ItemType.extended:
+        levels = []
+        for number, line in enumerate(form.rubric.splitlines(), start=1):
+            if not line.strip():
+                continue
+            points, _, description = line.partition(":")
+            if not points.strip().isdigit():
+                unparsed["scoring"] = N_("write each rubric level as \"points: description\"")
+                continue
+            levels.append({"points": int(points), "description": description.strip()})
+        return [], {"max_points": form.max_points or 0, "rubric": levels}
+    return form.key, {"mode": form.scoring_mode}
 
 
 def _number(raw: str | None) -> int | None:
@@ -85,11 +124,12 @@ def _draft(db: Session, form: ItemForm) -> items.ItemDraft:
             difficulty = float(form.difficulty)
         except ValueError:
             unparsed["difficulty"] = N_("enter a number such as 0.65")
+    key, scoring = _scoring(form, unparsed)
     draft = items.ItemDraft(
         occupation_id=point.occupation_id if point else 0, level=point.level if point else "",
         item_type=form.item_type, appraisal_point_id=point.id if point else 0, stem=form.stem,
         options=[{"id": option_id, "text": form.options.get(option_id, "")} for option_id in OPTION_IDS],
-        key=form.key, difficulty=difficulty, explanation=form.explanation, status=form.status)
+        key=key, difficulty=difficulty, explanation=form.explanation, scoring=scoring)
     if unparsed:
         try:
             items.validate(db, draft)
@@ -106,8 +146,9 @@ def _audit_as(db: Session, user: User) -> items.AuditSink:
 
 
 def _editor_context(db: Session, form: ItemForm, errors: dict[str, str]) -> dict:
-    return {"form": form, "errors": errors, "point_groups": items.appraisal_point_groups(db),
-            "option_ids": OPTION_IDS, "item_types": list(ItemType), "statuses": list(ItemStatus)}
+    return {**RICH_TEXT, "form": form, "errors": errors, "point_groups": items.appraisal_point_groups(db),
+            "option_ids": OPTION_IDS, "item_types": list(ItemType), "statuses": list(ItemStatus),
+            "choice_types": [t.value for t in CHOICE_TYPES], "matching_names": items.TEXT_MATCHING}
 
 
 # ---- the item list ------------------------------------------------------------------
@@ -140,9 +181,10 @@ def item_list(request: Request, occupation: str = "", level: str = "", point: st
         return "/examiner/items?" + urlencode({**kept, "page": number})
 
     return render(request, "examiner/items.html", {
-        "found": found, "filters": filters, "page_url": page_url, "occupations": items.occupations(db),
+        **RICH_TEXT, "found": found, "filters": filters, "page_url": page_url, "occupations": items.occupations(db),
         "levels": list(Level), "point_groups": items.appraisal_point_groups(db), "statuses": list(ItemStatus),
-        "item_types": list(ItemType)}, block="items_table")
+        "item_types": list(ItemType), "bulk_commands": workflow.BULK_COMMANDS,
+        "moved": _number(request.query_params.get("moved"))}, block="items_table")
 
 
 # ---- authoring ----------------------------------------------------------------------
@@ -175,8 +217,13 @@ def _item_page(request: Request, db: Session, item_id: int, form: ItemForm | Non
     versions = items.versions_of(db, item_id)
     current = next(v for v in versions if v.version_no == item.current_version)
     context = _editor_context(db, form or ItemForm.of_version(item, current), errors)
+    user = request.state.user
     context.update(item=item, current=current, versions=versions, saved=saved,
-                   point=items.appraisal_point(db, item.appraisal_point_id))
+                   point=items.appraisal_point(db, item.appraisal_point_id),
+                   commands=[c for c in workflow.Command if (item.status, c) in workflow.TRANSITIONS
+                             and c != workflow.Command.revise],
+                   is_author=user.username in workflow.authors_of(db, item),
+                   reviews=workflow.history(db, item_id), diffs=_diffs(versions))
     return render(request, "examiner/item.html", context, status_code=status_code)
 
 
@@ -200,3 +247,68 @@ def edit(request: Request, item_id: int, form: ItemForm = Depends(item_form), db
         return _item_page(request, db, item_id, form, exc.errors, status_code=422)
     db.commit()
     return RedirectResponse(f"/examiner/items/{item_id}?saved=1", status_code=303)
+
+
+def _diffs(versions: list[ItemVersion]) -> dict[int, object]:
+    """Each version's changes against the one before it, keyed by the newer version number."""
+    ordered = sorted(versions, key=lambda v: v.version_no)
+    return {new.version_no: version_diff(old, new) for old, new in zip(ordered, ordered[1:])}
+
+
+# ---- the review workflow --------------------------------------------------------------
+
+
+def _workflow_refused(request: Request, exc: Exception):
+    status = 403 if isinstance(exc, SelfReviewError) else 409
+    return render_error(request, status, request.state.gettext(exc.template, **exc.params))
+
+
+@router.post("/items/{item_id}/workflow")
+@allow(*AUTHORS)
+def move_item(request: Request, item_id: int, command: str = Form(""), comment: str = Form(""),
+              db: Session = Depends(get_db), user: User = Depends(current_user)):
+    """Submit, withdraw, approve, reject, activate, retire or reopen one item."""
+    items.get_item(db, item_id)
+    try:
+        workflow.transition(db, item_id, workflow.parse_command(command), user.username, _audit_as(db, user),
+                            comment)
+    except (IllegalTransitionError, SelfReviewError) as exc:
+        db.rollback()
+        return _workflow_refused(request, exc)
+    db.commit()
+    return RedirectResponse(f"/examiner/items/{item_id}", status_code=303)
+
+
+@router.post("/bulk")
+@allow(*AUTHORS)
+def bulk(request: Request, command: str = Form(""), comment: str = Form(""), item_ids: list[str] = Form(default=[]),
+         back: str = Form("/examiner/items"), db: Session = Depends(get_db), user: User = Depends(current_user)):
+    """Apply one review action to every chosen item, or to none when any of them refuses."""
+    ids = [number for number in map(_number, item_ids) if number is not None]
+    try:
+        moved = workflow.bulk_transition(db, ids, workflow.parse_command(command), user.username,
+                                         _audit_as(db, user), comment)
+    except workflow.BulkRefusedError as exc:
+        db.rollback()
+        return render(request, "examiner/refused.html", {"refusals": exc.refusals, "back": _local(back)},
+                      status_code=409)
+    db.commit()
+    return RedirectResponse(f"{_local(back)}{'&' if '?' in _local(back) else '?'}moved={len(moved)}",
+                            status_code=303)
+
+
+def _local(path: str) -> str:
+    """Only our own pages as a redirect target."""
+    return path if path.startswith("/examiner/") and not path.startswith("//") else "/examiner/items"
+
+
+@router.get("/review")
+@allow(*AUTHORS)
+def review_queue(request: Request, db: Session = Depends(get_db), user: User = Depends(current_user)):
+    """Submitted items waiting for a reviewer other than their authors."""
+    return render(request, "examiner/review.html", {
+        **RICH_TEXT, "queue": workflow.review_queue(db, user.username),
+        "moved": _number(request.query_params.get("moved"))})
+
+
+router.include_router(examiner_bank.router)
