@@ -11,6 +11,7 @@ from engine import audit, delivery
 from engine.accounts import create_user
 from engine.errors import N_, DuplicateError, InvalidInputError, NotFoundError
 from engine.identity import parse_resident_id
+from engine.proctoring import service as proctoring
 from engine.models import (
     Candidate,
     CandidateSession,
@@ -133,6 +134,21 @@ class RosterLine:
     total: int
     seconds_left: int
     score: float | None
+    # live proctoring (engine/proctoring/service.py)
+    presence: str = "never"  # online / offline / never
+    deadline_ms: int | None = None
+    accommodation_minutes: int = 0
+    extension_minutes: int = 0
+    incidents: int = 0
+    anomalies: tuple[str, ...] = ()
+    command: proctoring.CommandState | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Offline during the exam, paused, flagged, or with anomalies to look at."""
+        active = self.status in (CandidateSessionStatus.in_progress, CandidateSessionStatus.paused)
+        return bool(self.incidents or self.anomalies or self.status == CandidateSessionStatus.paused
+                    or (active and self.presence != "online"))
 
 
 def mask_resident_id(number: str) -> str:
@@ -149,17 +165,36 @@ def roster(session: Session, exam_session_id: int, now: datetime) -> list[Roster
         .where(CandidateSession.exam_session_id == exam_session_id)
         .order_by(Candidate.name)
     ).all()
-    lines = []
-    for sitting, candidate in rows:
-        items = delivery.presented_items(session, sitting)
-        progress = delivery.progress_of(items)
-        score = None
-        if sitting.status == CandidateSessionStatus.submitted:
-            score = delivery.result_of(session, sitting).score
-        lines.append(RosterLine(sitting.id, candidate.name, mask_resident_id(candidate.resident_id),
-                                sitting.status, progress.answered, progress.total,
-                                delivery.seconds_left(sitting, now), score))
-    return lines
+    return [_roster_line(session, sitting, candidate, now) for sitting, candidate in rows]
+
+
+def roster_line(session: Session, candidate_session_id: int, now: datetime) -> RosterLine:
+    """One candidate's row of the roster (pushed live to supervisors)."""
+    sitting = session.get(CandidateSession, candidate_session_id)
+    if sitting is None:
+        raise NotFoundError(N_("exam sitting %(id)s not found"), id=candidate_session_id)
+    candidate = session.get(Candidate, sitting.candidate_id)
+    assert candidate is not None
+    return _roster_line(session, sitting, candidate, now)
+
+
+def _roster_line(session: Session, sitting: CandidateSession, candidate: Candidate, now: datetime) -> RosterLine:
+    items = delivery.presented_items(session, sitting)
+    progress = delivery.progress_of(items)
+    score = None
+    if sitting.status == CandidateSessionStatus.submitted:
+        score = delivery.result_of(session, sitting).score
+    started = sitting.status != CandidateSessionStatus.scheduled
+    return RosterLine(sitting.id, candidate.name, mask_resident_id(candidate.resident_id),
+                      sitting.status, progress.answered, progress.total,
+                      delivery.seconds_left(sitting, now), score,
+                      presence=proctoring.presence(sitting, now),
+                      deadline_ms=int(sitting.deadline.timestamp() * 1000) if sitting.deadline else None,
+                      accommodation_minutes=sitting.accommodation_minutes if started else candidate.extra_time_minutes,
+                      extension_minutes=sitting.extension_minutes,
+                      incidents=proctoring.incident_count(session, sitting.id),
+                      anomalies=tuple(a.code for a in proctoring.anomalies_of(session, sitting)) if started else (),
+                      command=proctoring.last_command_state(session, sitting.id))
 
 
 # ---- look-ups for the administration and supervision pages ------------------------
@@ -240,3 +275,22 @@ def exam_session_summaries(session: Session, today: date) -> list[ExamSessionSum
     todays = sorted((s for s in summaries if s.exam_session.starts_at.date() == today),
                     key=lambda s: s.exam_session.starts_at)
     return todays + [s for s in summaries if s.exam_session.starts_at.date() != today]
+
+
+MAX_ACCOMMODATION_MINUTES = 240
+
+
+def set_accommodation(session: Session, candidate_id: int, extra_minutes: int, actor: str) -> Candidate:
+    """Record extra time on the candidate's profile; it joins the deadline of every sitting started later."""
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None:
+        raise NotFoundError(N_("candidate %(id)s not found"), id=candidate_id)
+    if not 0 <= extra_minutes <= MAX_ACCOMMODATION_MINUTES:
+        raise InvalidInputError(N_("extra time must be between 0 and %(limit)s minutes"), "extra_time_minutes",
+                                limit=MAX_ACCOMMODATION_MINUTES)
+    candidate.extra_time_minutes = extra_minutes
+    session.add(candidate)
+    session.flush()
+    audit.record(session, actor, "candidate.accommodation_set", "candidate", candidate.id,
+                 {"extra_time_minutes": extra_minutes})
+    return candidate

@@ -221,6 +221,11 @@ def set_flag(session: Session, sitting: CandidateSession, position: int, flagged
     return line
 
 
+def presented_position(session: Session, sitting: CandidateSession, position: int) -> None:
+    """Raise NotFoundError unless the sitting has a question at ``position`` (no state change)."""
+    _session_item(session, sitting, position)
+
+
 def navigate(session: Session, sitting: CandidateSession, position: int) -> None:
     """Remember where the candidate is, so a reload or another workstation resumes there."""
     next_status(sitting.status, Command.navigate)

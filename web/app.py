@@ -17,8 +17,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from engine import delivery
 from itembank.timeutil import utcnow
-from web import errors
+from web import errors, ws
 from web.auth import LoginThrottle, authorize
+from web.bus import make_bus
 from web.db import make_engine
 from web.deps import load_user
 from web.i18n import gettext_callables, locale_of
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.state.db = db or make_engine(settings.resolved_database_url)
     app.state.clock = clock
     app.state.login_throttle = LoginThrottle(settings.login_rate_limit, settings.redis_url)
+    app.state.bus = make_bus(settings.redis_url)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next):
@@ -58,12 +60,15 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     errors.install(app)
     for module in (auth, candidate, examiner, supervisor, admin, certificates, verify):
         app.include_router(module.router)
+    # Sockets authorize themselves (web/ws.py): the app-wide dependencies read a Request.
+    app.router.routes.extend(ws.router.routes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI):
+    await app.state.bus.start()
     sweeper = asyncio.create_task(_sweep_overdue_sittings(app))
     try:
         yield
@@ -71,6 +76,7 @@ async def _lifespan(app: FastAPI):
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        await app.state.bus.close()
 
 
 async def _sweep_overdue_sittings(app: FastAPI) -> None:

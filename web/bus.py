@@ -168,3 +168,20 @@ class RedisBus:
 
 def make_bus(redis_url: str | None) -> EventBus:
     return RedisBus(redis_url) if redis_url else InProcessBus()
+
+
+def publish_after_commit(bus: EventBus, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish from a sync route's worker thread, after its commit; failures are logged only.
+
+    The facts are already in the database: a lost fan-out costs a refresh, never data.
+    """
+    import anyio.from_thread
+
+    async def publish() -> None:
+        for channel, message in messages:
+            await bus.publish(channel, message)
+
+    try:
+        anyio.from_thread.run(publish)
+    except Exception:
+        log.exception("publishing after commit failed")

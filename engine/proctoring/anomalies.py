@@ -54,14 +54,19 @@ class RapidAnswering:
 
 @dataclass(frozen=True)
 class Disconnections:
-    """Repeated drops of the connection, or one long gap."""
+    """Repeated drops of the connection, or one long gap.
+
+    Moving from one question's page to the next closes one socket and opens another a
+    moment later; gaps shorter than ``min_gap_seconds`` are that, not a disconnection.
+    """
 
     max_count: int = 3
     long_gap_seconds: float = 60.0
+    min_gap_seconds: float = 5.0
     code: str = "disconnections"
 
     def evaluate(self, events: Sequence[ProctorEvent], answers: Sequence[AnswerTiming]) -> list[Anomaly]:
-        gaps = connection_gaps(events)
+        gaps = [gap for gap in connection_gaps(events) if gap[1] >= self.min_gap_seconds]
         longest = max((seconds for _start, seconds in gaps), default=0.0)
         if len(gaps) < self.max_count and longest < self.long_gap_seconds:
             return []

@@ -88,9 +88,14 @@ class Connected:
 
 def connect(session: Session, sitting: CandidateSession, connection_id: str, actor: str, now: datetime,
             ip: str | None = None, user_agent: str | None = None) -> Connected:
-    """A page opened its socket; the newest page is the one that may act (failover, second tab)."""
+    """A page opened its socket; the newest page is the one that may act (failover, second tab).
+
+    ``connection_id`` is ``<tab>.<random>``: the same browser tab moving to the next
+    question reconnects with the same tab part, which is not a second connection.
+    """
     superseded = None
-    if sitting.connection_id and sitting.connection_id != connection_id and is_online(sitting, now):
+    if (sitting.connection_id and tab_of(sitting.connection_id) != tab_of(connection_id)
+            and is_online(sitting, now)):
         superseded = sitting.connection_id
         append(session, sitting.id, EventKind.second_connection_opened, actor, now,
                {"previous": superseded, "connection": connection_id, "ip": ip})
@@ -99,6 +104,10 @@ def connect(session: Session, sitting: CandidateSession, connection_id: str, act
     event = append(session, sitting.id, EventKind.connected, actor, now,
                    {"connection": connection_id, "ip": ip, "user_agent": (user_agent or "")[:MAX_DETAIL_TEXT]})
     return Connected(event, superseded)
+
+
+def tab_of(connection_id: str) -> str:
+    return connection_id.split(".", 1)[0]
 
 
 def disconnect(session: Session, sitting: CandidateSession, connection_id: str, actor: str,

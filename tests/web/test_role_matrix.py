@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from starlette.routing import Mount
@@ -68,6 +68,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/examiner/images/{sha256}"): AUTHORS,
     ("GET", "/supervisor"): SUPERVISORS,
     ("GET", "/supervisor/sessions/{exam_session_id}"): SUPERVISORS,
+    ("POST", "/supervisor/sessions/{exam_session_id}/commands"): SUPERVISORS,
+    ("GET", "/supervisor/sittings/{sitting_id}"): SUPERVISORS,
+    ("POST", "/supervisor/sittings/{sitting_id}/commands"): SUPERVISORS,
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
@@ -94,6 +97,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/login"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
 }
+
+# WebSocket routes authorize themselves (web/ws.py): same cookie, declared roles, origin.
+WS_EXPECTED: dict[str, frozenset[str]] = {
+    "/ws/candidate/{sitting_id}": CANDIDATE,
+    "/ws/supervisor/sessions/{exam_session_id}": SUPERVISORS,
+}
+
 
 def _routes(app) -> list:
     """Every route as served, with included routers' prefixes applied."""
@@ -161,6 +171,9 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
     first17 = "11010519850704123"
     forms = {
         "/locale": {"locale": "en", "next": "/"},
+        "/supervisor/sessions/{exam_session_id}/commands": {"kind": "warn", "reason": "matrix"},
+        "/supervisor/sittings/{sitting_id}/commands": {"kind": "flag", "reason": "matrix", "severity": "low",
+                                                       "category": "other"},
         "/candidate/sessions/{sitting_id}/items/{position}/answer": {"seq": "1", "answer": "A"},
         "/candidate/sessions/{sitting_id}/items/{position}/flag": {"flagged": "true"},
         "/examiner/items": {"item_type": "single", "appraisal_point_id": str(ids.point_id), "status": "draft",
@@ -200,8 +213,14 @@ class TestDeclarations:
 
     def test_every_route_is_an_api_route_or_the_static_mount(self, app):
         others = [route.path for route in _routes(app) if not isinstance(route.original_route, APIRoute)
-                  and not (isinstance(route.original_route, Mount) and route.path == "/static")]
+                  and not (isinstance(route.original_route, Mount) and route.path == "/static")
+                  and not (isinstance(route.original_route, APIWebSocketRoute) and route.path in WS_EXPECTED)]
         assert others == []
+
+    def test_websocket_declarations_match_the_pinned_matrix(self, app):
+        sockets = {route.path: frozenset(r.value for r in declared_roles(route.endpoint) or ())
+                   for route in _routes(app) if isinstance(route.original_route, APIWebSocketRoute)}
+        assert sockets == WS_EXPECTED
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -230,4 +249,30 @@ def test_each_role_gets_exactly_its_routes(app, demo, db_engine, role):
             mistakes.append(f"{method} {url} as {role}: {response.status_code} {location}".strip())
         if path == "/login" and method == "POST":
             visitor.refresh_csrf(location or "/login")  # signing in issues a fresh CSRF token
+    assert mistakes == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_its_sockets(app, demo, db_engine, role):
+    """Admitted roles get the socket's first frame; others are closed with 4401 or 4403."""
+    from starlette.websockets import WebSocketDisconnect
+
+    ids = _demo_ids(db_engine)
+    visitor = Visitor(TestClient(app, follow_redirects=False))
+    if role != ANONYMOUS:
+        visitor.login(role)
+    if role == "candidate":
+        visitor.post(f"/candidate/sessions/{ids.sitting_id}/start")  # a socket needs a running sitting
+    mistakes = []
+    for path, admitted in WS_EXPECTED.items():
+        url = path.format(**ids.path_params())
+        with visitor.client.websocket_connect(url, headers={"origin": "http://testserver"}) as socket:
+            try:
+                first = socket.receive_text()
+                code = None
+            except WebSocketDisconnect as closed:
+                first, code = None, closed.code
+        expected = None if role in admitted else 4401 if role == ANONYMOUS else 4403
+        if code != expected or (expected is None and not first):
+            mistakes.append(f"{url} as {role}: closed with {code}, expected {expected}")
     assert mistakes == []

@@ -74,7 +74,9 @@ class TestRoster:
         number = resident_id("370102", "19900315", "011")
         assert "张伟" in page.text and f"370102********{number[-4:]}" in page.text
         assert number not in page.text, "the full resident ID is never shown"
-        assert 'hx-trigger="every 5s"' in page.text
+        exam_session_id = _exam_session_id(db_engine)
+        assert f'hx-ext="ws" ws-connect="/ws/supervisor/sessions/{exam_session_id}"' in page.text, \
+            "the roster is live over the htmx WebSocket extension, not polled"
 
     def test_roster_shows_the_candidate_after_they_start(self, visitor, demo, db_engine, client):
         sitting = _start_as(visitor, "candidate")
@@ -83,7 +85,7 @@ class TestRoster:
         visitor.login("supervisor")
         fragment = visitor.get(f"/supervisor/sessions/{_exam_session_id(db_engine)}", headers={"HX-Request": "true"})
         assert fragment.status_code == 200 and "<html" not in fragment.text
-        assert fragment.text.lstrip().startswith('<div id="roster"'), "the poll swaps the whole roster block"
+        assert fragment.text.lstrip().startswith('<div id="roster"'), "an htmx request gets the roster block"
         row = _row(fragment.text, sitting)
         assert 'data-status="in_progress"' in row and "张伟" in row and ">Sitting<" in row
         assert "1 of 20 answered" in row

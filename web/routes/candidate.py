@@ -12,6 +12,7 @@ from engine import delivery
 from engine.errors import DeadlinePassedError
 from engine.models import CandidateSession, CandidateSessionStatus, Role, User
 from web.auth import allow
+from web.bus import publish_after_commit, room_channel
 from web.deps import current_user, get_db, now
 from web.templating import render
 
@@ -29,6 +30,12 @@ def _item_url(sitting_id: int, position: int) -> str:
 
 def _result_url(sitting_id: int) -> str:
     return f"/candidate/sessions/{sitting_id}/result"
+
+
+def _row_changed(request: Request, sitting: CandidateSession) -> None:
+    """After commit: supervisors watching the room see this candidate's new row."""
+    publish_after_commit(request.app.state.bus,
+                         [(room_channel(sitting.exam_session_id), {"type": "row", "sitting": sitting.id})])
 
 
 def _settled(db: Session, sitting: CandidateSession, at: datetime) -> bool:
@@ -52,13 +59,14 @@ def my_exams(request: Request, db: Session = Depends(get_db), user: User = Depen
 
 @router.post("/sessions/{sitting_id}/start")
 @allow(Role.candidate)
-def start(sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
+def start(request: Request, sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
           at: datetime = Depends(now)):
     """Start the exam: the server fixes the deadline now."""
     sitting = _my_sitting(db, user, sitting_id)
     if sitting.status == CandidateSessionStatus.scheduled:
         delivery.start(db, sitting, user.username, at)
         db.commit()
+        _row_changed(request, sitting)
     return RedirectResponse(f"/candidate/sessions/{sitting_id}", status_code=303)
 
 
@@ -85,8 +93,11 @@ def item_screen(request: Request, sitting_id: int, position: int, db: Session = 
         return RedirectResponse(_result_url(sitting_id), status_code=303)
     if sitting.status == CandidateSessionStatus.scheduled:
         return RedirectResponse("/candidate", status_code=303)
-    delivery.navigate(db, sitting, position)
-    db.commit()
+    if sitting.status == CandidateSessionStatus.paused:
+        delivery.presented_position(db, sitting, position)  # a reload while paused shows the overlay
+    else:
+        delivery.navigate(db, sitting, position)
+        db.commit()
     return render(request, "candidate/item.html", _sitting_context(db, sitting, at, position), block="item")
 
 
@@ -123,6 +134,8 @@ def answer(request: Request, sitting_id: int, position: int, seq: int = Form(),
         db.commit()  # the refusal and the server-side submission are facts to keep
         raise
     db.commit()  # committed before the candidate is told it is stored
+    if not receipt.replayed:
+        _row_changed(request, sitting)
     items = delivery.presented_items(db, sitting)
     return render(request, "candidate/_saved.html",
                   {"receipt": receipt, "item": next(i for i in items if i.position == position),
@@ -163,13 +176,14 @@ def review(request: Request, sitting_id: int, db: Session = Depends(get_db),
 
 @router.post("/sessions/{sitting_id}/submit")
 @allow(Role.candidate)
-def submit(sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
+def submit(request: Request, sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
            at: datetime = Depends(now)):
     """Hand in the exam; scoring happens on the server."""
     sitting = _my_sitting(db, user, sitting_id)
     if sitting.status != CandidateSessionStatus.submitted:
         delivery.submit(db, sitting, user.username, at)
         db.commit()
+        _row_changed(request, sitting)
     return RedirectResponse(_result_url(sitting_id), status_code=303)
 
 

@@ -151,15 +151,23 @@ class TestRules:
         assert [(t.position, t.seconds) for t in timings] == [(1, 10.0), (2, 20.0)]
 
     def test_disconnections_by_count_and_by_length(self):
-        rule = anomalies.Disconnections(max_count=3, long_gap_seconds=60)
+        rule = anomalies.Disconnections(max_count=3, long_gap_seconds=60, min_gap_seconds=5)
         short = [ev(EventKind.connected, 0)]
         for i in range(2):
-            short += [ev(EventKind.disconnected, 10 + 10 * i), ev(EventKind.connected, 12 + 10 * i)]
+            short += [ev(EventKind.disconnected, 10 + 20 * i), ev(EventKind.connected, 16 + 20 * i)]
         assert rule.evaluate(short, []) == []
-        more = short + [ev(EventKind.disconnected, 40), ev(EventKind.connected, 41)]
+        more = short + [ev(EventKind.disconnected, 60), ev(EventKind.connected, 66)]
         assert rule.evaluate(more, [])[0].evidence["count"] == 3
         long = [ev(EventKind.connected, 0), ev(EventKind.disconnected, 10), ev(EventKind.connected, 100)]
         assert rule.evaluate(long, [])[0].severity == "high"
+
+    def test_page_changes_are_not_disconnections(self):
+        """Moving to the next question reconnects within a moment: never flagged however often."""
+        rule = anomalies.Disconnections(max_count=3, min_gap_seconds=5)
+        events = [ev(EventKind.connected, 0)]
+        for i in range(20):
+            events += [ev(EventKind.disconnected, 10 * i + 9.8), ev(EventKind.connected, 10 * i + 10)]
+        assert rule.evaluate(events, []) == []
 
     def test_focus_loss_counts_hidden_and_blurred(self):
         rule = anomalies.FocusLoss(max_count=3)

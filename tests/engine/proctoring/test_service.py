@@ -178,6 +178,12 @@ class TestClientEventsAndPresence:
         codes = {a.code for a in service.anomalies_of(db, sitting)}
         assert "second_connection" in codes
 
+    def test_the_same_tab_moving_to_the_next_question_is_not_a_second_connection(self, db, started):
+        sitting, t0 = started
+        service.connect(db, sitting, "tab1.aaaa", "candidate", t0)
+        assert service.connect(db, sitting, "tab1.bbbb", "candidate", t0).superseded is None
+        assert _events(db, sitting, EventKind.second_connection_opened) == []
+
     def test_reconnect_after_the_old_page_went_silent_is_not_a_second_connection(self, db, started):
         sitting, t0 = started
         service.connect(db, sitting, "conn-a", "candidate", t0)
