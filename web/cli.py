@@ -12,7 +12,7 @@ from engine import audit
 from engine.accounts import create_user
 from engine.errors import DeliveryError
 from engine.models import Role
-from web import cli_cat, cli_irt, cli_items, cli_scenario
+from web import cli_cat, cli_certificates, cli_irt, cli_items, cli_scenario
 from web.db import make_engine
 from web.settings import SettingsError, get_settings
 
@@ -29,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(bank_app, name="bank")
 cli_irt.register(app)  # calibrate, score, itemfit, dif, link
 cli_scenario.register(app)  # scenario validate / run
+cli_certificates.register(app)  # candidates import
 cli_items.register(app)  # items import / export / score
 cli_cat.register(app)  # simulate-cat, assemble
 
