@@ -91,7 +91,8 @@ def compose(scheme: NumberingScheme, *, kind: str, body_code: str, province: str
         raise InvalidCertificateNumberError(N_("no certificate numbering rule for level %(level)s"), "level",
                                             level=level.value)
     return CertificateNumber(letter=scheme.letter_for(kind, kind_letter),
-                             body_code=_digits(body_code, 4, "body_code"), province=_digits(province, 2, "province_code"),
+                             body_code=_digits(body_code, 4, "body_code"),
+                             province=_digits(province, 2, "province_code"),
                              site_serial=_digits(site_serial, 6, "site_serial"), year=year, level=level,
                              serial=serial, second_letter=second)
 

@@ -188,7 +188,8 @@ def _columns(headers: tuple, problems: list[RowProblem]) -> dict[str, int] | Non
             columns[name] = index
     missing = [name for name in REQUIRED if name not in columns]
     for name in missing:
-        problems.append(RowProblem(1, name, N_("the required column %(column)s is missing (accepted headers: %(headers)s)"),
+        problems.append(RowProblem(1, name, N_("the required column %(column)s is missing "
+                                               "(accepted headers: %(headers)s)"),
                                    {"column": name, "headers": ", ".join(COLUMNS[name])}))
     return None if missing else columns
 
@@ -205,7 +206,8 @@ def _checked_rows(rows: list[tuple[int, dict[str, object]]], definition: ExamDef
         row = _row(number, cells, definition.level, conditions, today, found)
         if row is not None:
             if row.resident_id in first_row_of:
-                found.append(RowProblem(number, "resident_id", N_("resident ID %(id)s appears already in row %(first)s"),
+                found.append(RowProblem(number, "resident_id",
+                                        N_("resident ID %(id)s appears already in row %(first)s"),
                                         {"id": row.resident_id, "first": first_row_of[row.resident_id]}))
             first_row_of.setdefault(row.resident_id, number)
         problems.extend(found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -35,7 +35,7 @@ def big_exam_session(session: Session, capacity: int = 250) -> int:
     big = administration.create_room(session, room.test_center_id, "大考场", capacity, "test")
     definition = session.exec(select(ExamDefinition)).first()
     return administration.create_exam_session(session, definition.id, big.id, "大批次",
-                                              datetime(2030, 1, 1, 8, tzinfo=timezone.utc), "test").id
+                                              datetime(2030, 1, 1, 8, tzinfo=UTC), "test").id
 
 
 def problems_of(session, content, exam_session_id) -> list[tuple[int, str]]:
@@ -52,7 +52,8 @@ class TestImport:
         report = import_registrations(session, content, target, "test", TODAY, source="batch.xlsx")
         session.commit()
         assert len(report.enrolled) == 200
-        assert len(session.exec(select(CandidateSession).where(CandidateSession.exam_session_id == target)).all()) == 200
+        sittings = session.exec(select(CandidateSession).where(CandidateSession.exam_session_id == target)).all()
+        assert len(sittings) == 200
         registration = session.exec(select(Registration).where(
             Registration.candidate_session_id == report.enrolled[0])).one()
         assert (registration.employer, registration.years_in_occupation, registration.condition_met) == \

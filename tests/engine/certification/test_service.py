@@ -124,7 +124,8 @@ class TestRevoke:
         configure_numbering(session)
         certificate = service.issue(session, with_scores(session, "candidate", 90, 90).id, ACTOR, TODAY)
         service.revoke(session, certificate.id, "  冒名顶替 (proxy sitter)  ", ACTOR, utcnow())
-        assert certificate.status == CertificateStatus.revoked and certificate.revoke_reason == "冒名顶替 (proxy sitter)"
+        assert certificate.status == CertificateStatus.revoked
+        assert certificate.revoke_reason == "冒名顶替 (proxy sitter)"
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "certificate.revoked")).one()
         assert entry.data == {"number": certificate.number, "reason": "冒名顶替 (proxy sitter)"}
 

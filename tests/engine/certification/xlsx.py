@@ -8,7 +8,8 @@ from openpyxl import Workbook
 
 from engine.identity import check_character
 
-HEADERS_ZH = ["姓名", "身份证号", "出生日期", "性别", "手机", "工作单位", "从事本职业年限", "原证书等级", "技工院校毕业"]
+HEADERS_ZH = ["姓名", "身份证号", "出生日期", "性别", "手机", "工作单位", "从事本职业年限", "原证书等级",
+              "技工院校毕业"]
 
 
 def resident_id(born: str, sequence: int, address: str = "370102") -> str:
