@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from engine.certification.models import Certificate
 from engine.models import Institution
 from tests.engine.certification.helpers import give_theory, pdf_texts, sitting_of
+from tests.engine.certification.xlsx import HEADERS_ZH, good_row, workbook
 from tests.web.test_bad_input import snapshot
 
 
@@ -134,3 +135,36 @@ class TestCertificatePages:
 
     def test_unknown_certificate_is_404(self, admin):
         assert admin.get("/admin/certificates/999/pdf").status_code == 404
+
+
+class TestRegistrationUpload:
+    def upload(self, admin, content: bytes, dry_run: bool = False):
+        data = {"csrf_token": admin.csrf, **({"dry_run": "true"} if dry_run else {})}
+        return admin.client.post(f"/admin/certificates/sessions/{admin.exam_session_id}/registrations", data=data,
+                                 files={"file": ("报名.xlsx", content, "application/octet-stream")})
+
+    def test_valid_file_registers_everyone(self, admin, db_engine):
+        response = self.upload(admin, workbook(HEADERS_ZH, [good_row(1), good_row(2)]))
+        assert response.status_code == 303 and response.headers["location"].endswith("?registered=2")
+        page = admin.get(response.headers["location"])
+        assert "Candidates registered: 2" in page.text and "考生001" in page.text
+
+    def test_problems_are_listed_by_row_and_column_and_nothing_is_written(self, admin, db_engine):
+        bad = good_row(2)
+        bad[3] = "女"
+        before = snapshot(db_engine)
+        response = self.upload(admin, workbook(HEADERS_ZH, [good_row(1), bad, good_row(3, years=0)]))
+        assert response.status_code == 422
+        table = response.text[response.text.index('data-testid="registration-problems"'):]
+        assert "<td>3</td><td>sex</td>" in table and "<td>4</td><td>eligibility</td>" in table
+        assert snapshot(db_engine) == before
+
+    def test_dry_run_writes_nothing(self, admin, db_engine):
+        before = snapshot(db_engine)
+        response = self.upload(admin, workbook(HEADERS_ZH, [good_row(1)]), dry_run=True)
+        assert response.status_code == 200 and "all 1 rows are valid" in response.text
+        assert snapshot(db_engine) == before
+
+    def test_no_file_is_422(self, admin, db_engine):
+        response = admin.post(f"/admin/certificates/sessions/{admin.exam_session_id}/registrations", {})
+        assert response.status_code == 422 and "choose an XLSX file" in response.text

@@ -87,6 +87,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/admin/certificates/sessions/{exam_session_id}"): ADMIN,
     ("POST", "/admin/certificates/sessions/{exam_session_id}/scores"): ADMIN,
     ("POST", "/admin/certificates/sessions/{exam_session_id}/issue"): ADMIN,
+    ("POST", "/admin/certificates/sessions/{exam_session_id}/registrations"): ADMIN,
     ("POST", "/admin/certificates/sittings/{sitting_id}/issue"): ADMIN,
     ("GET", "/admin/certificates/{certificate_id}"): ADMIN,
     ("POST", "/admin/certificates/{certificate_id}/revoke"): ADMIN,

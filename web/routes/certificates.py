@@ -1,5 +1,5 @@
 """Admin pages for certificates: list, numbering profiles, a sitting's outcomes and issue,
-revocation with a reason, PDF download.
+revocation with a reason, PDF download; and registration of a sitting's candidates by XLSX.
 
 A refusal (a result that did not pass, a malformed code, a missing reason) comes back on
 the same page with the reason and its 4xx status; nothing is committed unless the whole
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from engine import administration
-from engine.certification import service
+from engine.certification import registration, service
+from engine.certification.errors import RegistrationFileError
 from engine.certification.pdf import render_pdf, sheet_for
 from engine.errors import N_, DeliveryError, NotFoundError
 from engine.models import Role, User
@@ -74,12 +75,15 @@ def set_numbering(request: Request, institution_id: int, body_code: str = Form("
 
 
 def _sitting_page(request: Request, db: Session, exam_session_id: int, errors: dict | None = None,
-                  values: dict | None = None, status_code: int = 200, issued: int | None = None):
+                  values: dict | None = None, status_code: int = 200, issued: int | None = None,
+                  problems: list | None = None, checked: int | None = None):
     exam_session = administration.get_exam_session(db, exam_session_id)
+    registered = request.query_params.get("registered")
     return render(request, "certificates/session.html", {
         "exam_session": exam_session, "outcomes": service.outcomes_for_exam_session(db, exam_session_id),
-        "parts": service.RECORDED_PARTS, "errors": errors or {}, "values": values or {}, "issued": issued},
-        status_code=status_code)
+        "parts": service.RECORDED_PARTS, "errors": errors or {}, "values": values or {}, "issued": issued,
+        "problems": problems or [], "checked": checked,
+        "registered": int(registered) if registered and registered.isdigit() else None}, status_code=status_code)
 
 
 @router.get("/sessions/{exam_session_id}")
@@ -146,6 +150,36 @@ def issue_one(request: Request, sitting_id: int, db: Session = Depends(get_db),
                              None, status_for(exc))
     db.commit()
     return RedirectResponse(f"/admin/certificates/sessions/{found.sitting.exam_session_id}?issued=1",
+                            status_code=303)
+
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+@router.post("/sessions/{exam_session_id}/registrations")
+@allow(Role.admin)
+async def import_registrations(request: Request, exam_session_id: int, file: UploadFile | None = File(None),
+                               dry_run: bool = Form(False), db: Session = Depends(get_db),
+                               admin: User = Depends(current_user), at: datetime = Depends(now)):
+    """Register candidates from an XLSX file: all or nothing, every problem listed by row and column."""
+    administration.get_exam_session(db, exam_session_id)
+    content = await file.read(MAX_UPLOAD_BYTES + 1) if file is not None else b""
+    name = (file.filename or "") if file is not None else ""
+    if not content or len(content) > MAX_UPLOAD_BYTES:
+        message = request.state.gettext("choose an XLSX file of at most 5 MB")
+        return _sitting_page(request, db, exam_session_id, {"file": message}, None, 422)
+    try:
+        report = registration.import_registrations(db, content, exam_session_id, admin.username, at.date(),
+                                                   dry_run=dry_run, source=name)
+    except RegistrationFileError as exc:
+        db.rollback()
+        return _sitting_page(request, db, exam_session_id, {"_form": message_of(request, exc)}, None, 422,
+                             problems=exc.problems)
+    if dry_run:
+        db.rollback()
+        return _sitting_page(request, db, exam_session_id, checked=len(report.rows))
+    db.commit()
+    return RedirectResponse(f"/admin/certificates/sessions/{exam_session_id}?registered={len(report.enrolled)}",
                             status_code=303)
 
 
