@@ -61,3 +61,112 @@ def score_command(item_id: int = typer.Argument(..., help="Item number."),
         typer.echo(f"needs a rater (0 to {result.max_points:g} points)")
     else:
         typer.echo(f"{result.points:g} / {result.max_points:g}")
+
+
+def _reader(path: Path):
+    from itembank.interchange import package, qti, xlsx
+    from itembank.interchange.model import ImportLine, ReadResult
+
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return package.read_package(data)
+    if suffix == ".xml":
+        parsed = qti.read_item(data, path.stem)
+        return ReadResult(problems=[parsed]) if isinstance(parsed, ImportLine) else ReadResult(items=[parsed])
+    if suffix in (".xlsx", ".csv"):
+        return xlsx.read_sheet(data, suffix)
+    raise ItemBankError(f"unknown file type {suffix!r}: give a QTI .xml, a .zip package, an .xlsx or a .csv")
+
+
+def _recorder(session: Session, actor: str):
+    from engine import audit
+
+    return lambda action, entity_type, entity_id, data: audit.record(session, actor, action, entity_type,
+                                                                     entity_id, data)
+
+
+def _user(session: Session, username: str):
+    from sqlmodel import select
+
+    from engine.models import User
+
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+@items_app.command("import")
+def import_command(file: Path = typer.Argument(..., help="QTI item .xml, QTI package .zip, or the .xlsx/.csv template."),
+                  occupation: str = typer.Option(None, help="Occupation code for items that carry none."),
+                  level: str = typer.Option(None, help="Level (4, level4 or 四级) for items that carry none."),
+                  point: str = typer.Option(None, help="Appraisal point code (default: the level's first point)."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
+                  actor: str = typer.Option("import", "--as", help="Examiner recorded as the items' author.")) -> None:
+    """Import items as drafts: one line per item; exit 2 (and write nothing) if any is refused."""
+    from itembank.interchange import bank, xlsx
+
+    if level is not None and bank.parse_level(level) is None:
+        _fail(f"unknown level {level!r}")
+    try:
+        read = _reader(file)
+    except (ItemBankError, OSError) as exc:
+        _fail(str(exc))
+    with _session() as session:
+        report = bank.import_items(session, read, actor, _recorder(session, actor),
+                                   bank.Place(occupation, level, point), dry_run=dry_run,
+                                   column_of=xlsx.FIELD_COLUMNS if file.suffix.lower() in (".xlsx", ".csv") else None)
+        for line in report.lines:
+            typer.echo(str(line))
+        if not report.ok:
+            session.rollback()
+            typer.echo(f"error: {sum(1 for x in report.lines if x.outcome != 'imported')} item(s) refused; "
+                       "nothing was imported", err=True)
+            raise typer.Exit(code=2)
+        if not dry_run:
+            session.commit()
+
+
+@items_app.command("export")
+def export_command(format: str = typer.Option(..., "--format", help="qti3, xlsx or csv."),
+                   out: Path = typer.Option(..., "--out", help="File to write."),
+                   occupation: str = typer.Option(None, help="Only this occupation code."),
+                   level: str = typer.Option(None, help="Only this level."),
+                   point: str = typer.Option(None, help="Only this appraisal point code."),
+                   actor: str = typer.Option(..., "--as", help="An admin account: exports are admin-only and audited.")
+                   ) -> None:
+    """Export the bank (or a part of it) as a QTI 3.0 content package or the XLSX/CSV template."""
+    from engine.models import Role
+    from itembank.interchange import bank
+
+    if format not in ("qti3", "xlsx", "csv"):
+        _fail(f"unknown format {format!r}: qti3, xlsx or csv")
+    wanted_level = bank.parse_level(level) if level else None
+    if level and wanted_level is None:
+        _fail(f"unknown level {level!r}")
+    with _session() as session:
+        user = _user(session, actor)
+        if user is None or user.role != Role.admin:
+            _fail(f"{actor!r} is not an admin account; only admins export the bank")
+        data, ids = _export(session, format, occupation, wanted_level, point, actor)
+        _recorder(session, actor)("bank.exported", "bank", "items", {
+            "format": format, "occupation": occupation, "level": wanted_level, "point": point, "items": ids,
+            "file": out.name})
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            session.rollback()
+            _fail(str(exc))
+        session.commit()
+    typer.echo(f"exported {len(ids)} item(s) to {out}")
+
+
+def _export(session: Session, format: str, occupation: str | None, level: str | None, point: str | None,
+            actor: str) -> tuple[bytes, list[int]]:
+    from itembank.interchange import bank, package, xlsx
+    from itembank.timeutil import utcnow
+
+    rows = bank.bank_items(session, occupation, level, point)
+    ids = [item.id for item, _version, _parsed in rows]
+    if format == "qti3":
+        entries = [package.Exported(parsed.identifier, parsed) for _item, _version, parsed in rows]
+        return package.write_package(entries, actor, utcnow()), ids
+    return xlsx.write_sheet([parsed for _item, _version, parsed in rows], "." + format), ids
