@@ -27,7 +27,9 @@ class RegistrationFileError(InvalidInputError):
 
 
 class NotPassedError(IllegalTransitionError):
-    pass
+    """``shortfalls`` holds every reason (rules.Shortfall), each a translatable template."""
+
+    shortfalls: tuple = ()
 
 
 class NumberingNotConfiguredError(IllegalTransitionError):

@@ -165,8 +165,10 @@ def issue(session: Session, candidate_session_id: int, actor: str, today: date) 
                              number=found.certificate.number)
     if not found.outcome.passed:
         reasons = "; ".join(s.message % s.params for s in found.outcome.shortfalls)
-        raise NotPassedError(N_("%(name)s did not pass, so no certificate is issued: %(reasons)s"),
-                             "candidate_session", name=found.candidate.name, reasons=reasons)
+        refusal = NotPassedError(N_("%(name)s did not pass, so no certificate is issued: %(reasons)s"),
+                                 "candidate_session", name=found.candidate.name, reasons=reasons)
+        refusal.shortfalls = found.outcome.shortfalls  # for showing each reason translated
+        raise refusal
     institution = _institution(session, found.sitting)
     number = _next_number(session, institution, found.definition, today)
     occupation = session.get(Occupation, found.definition.occupation_id)

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from engine import administration
 from engine.certification import registration, service
-from engine.certification.errors import RegistrationFileError
+from engine.certification.errors import NotPassedError, RegistrationFileError
 from engine.certification.pdf import render_pdf, sheet_for
 from engine.errors import N_, DeliveryError, NotFoundError
 from engine.models import Role, User
@@ -32,7 +32,16 @@ NUMBERING_FIELDS = ("body_code", "province_code", "site_serial", "kind_letter")
 def _refusal(request: Request, exc: DeliveryError, fields: tuple[str, ...] = ()) -> tuple[dict[str, str], int]:
     """The message beside the field it names when the form has that field, else above the form."""
     field = getattr(exc, "field", None)
-    return {field if field in fields else "_form": message_of(request, exc)}, status_for(exc)
+    return {field if field in fields else "_form": _message(request, exc)}, status_for(exc)
+
+
+def _message(request: Request, exc: DeliveryError) -> str:
+    """The refusal in the user's language, a result's shortfalls each translated too."""
+    if isinstance(exc, NotPassedError) and exc.shortfalls:
+        _ = request.state.gettext
+        reasons = "; ".join(_(s.message, **s.params) for s in exc.shortfalls)
+        return _(exc.template, **{**exc.params, "reasons": reasons})
+    return message_of(request, exc)
 
 
 def _index(request: Request, db: Session, at: datetime, errors: dict | None = None, failed: int | None = None,
@@ -146,7 +155,7 @@ def issue_one(request: Request, sitting_id: int, db: Session = Depends(get_db),
         service.issue(db, sitting_id, admin.username, at.date())
     except DeliveryError as exc:
         db.rollback()
-        return _sitting_page(request, db, found.sitting.exam_session_id, {"_form": message_of(request, exc)},
+        return _sitting_page(request, db, found.sitting.exam_session_id, {"_form": _message(request, exc)},
                              None, status_for(exc))
     db.commit()
     return RedirectResponse(f"/admin/certificates/sessions/{found.sitting.exam_session_id}?issued=1",

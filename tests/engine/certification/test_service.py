@@ -185,3 +185,28 @@ def _filled_rects(pdf: bytes) -> int:
 
     raw = re.search(rb"stream\r?\n(.*?)endstream", pdf, re.S).group(1).strip()
     return zlib.decompress(base64.a85decode(raw[:-2], adobe=False)).count(b" re f")
+
+
+class TestConcurrency:
+    def test_concurrent_issues_draw_distinct_serials(self, db_engine, demo):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        with Session(db_engine, expire_on_commit=False) as setup:
+            configure_numbering(setup)
+            sittings = [with_scores(setup, user, 90, 90).id for user in ("candidate", "candidate2", "candidate3")]
+            setup.commit()
+        barrier = threading.Barrier(len(sittings))
+
+        def issue(sitting_id: int) -> str:
+            with Session(db_engine, expire_on_commit=False) as session:
+                barrier.wait()
+                number = service.issue(session, sitting_id, ACTOR, TODAY).number
+                session.commit()
+                return number
+
+        with ThreadPoolExecutor(len(sittings)) as pool:
+            numbers = list(pool.map(issue, sittings))
+        assert sorted(number[-6:] for number in numbers) == ["000001", "000002", "000003"]
+        with Session(db_engine) as session:
+            assert audit.verify(session).ok
