@@ -1,9 +1,8 @@
 """Response data: dense (NaN = not presented) or sparse, with validation and CSV reading.
 
 Internally responses are kept as observed triplets (person, item, category index), so
-memory scales with the number of observed responses. The E-step design matrix is a
-persons × (items · categories) 0/1 indicator, sparse (CSR) for sparse data and dense
-for nearly complete data, where BLAS is faster.
+memory scales with the number of observed responses. The E-step design matrices are
+built from them in :mod:`.likelihood`.
 
 Raw integer scores are recoded per item to consecutive category indices ``0..K−1``
 following the sorted observed values (``categories``), as established MML programs do;

@@ -313,9 +313,10 @@ class _Calibrator:
     """Holds the data, layout and quadrature of one calibration run."""
 
     def __init__(self, data: ResponseData, layout: _Layout, quad: Quadrature, template,
-                 dtype=np.float64):
+                 dtype=np.float64, m_iters: int = 2):
         self.data, self.layout, self.quad, self.template = data, layout, quad, template
         self.design = ResponseDesign(data, layout.kmax, dtype)
+        self.m_iters = m_iters
         self._last = None
         self.n_e_steps = 0
 
@@ -387,7 +388,7 @@ class _Calibrator:
 
     def m_step(self, psi: np.ndarray, r: np.ndarray) -> np.ndarray:
         psi = psi.copy()
-        for _ in range(self.layout.m_iters):
+        for _ in range(self.m_iters):
             grad, info = self.grad_info(psi, r)
             step = _masked_newton(grad, info, self.layout.free)
             if self.layout.common.size:
@@ -716,12 +717,12 @@ def calibrate(data, model: str | Mapping[str, str] | Sequence[str] = "2pl",
               else (DEFAULT_3PL_PRIORS if (m == "3pl" and opts.default_priors) else None)
               for m in models]
     lay = _Layout(models, data.n_categories, fixed, priors, est_pop)
-    lay.m_iters = opts.m_step_iterations
     template = _start_values(data, models, lay)
     _apply_anchors(template, lay, data, anchors)
     fast = data.n_observed >= FAST_EM_MIN_RESPONSES
     quad = Quadrature.grid(opts.n_quadrature, opts.bound)
-    cal = _Calibrator(data, lay, quad, template, np.float32 if fast else np.float64)
+    cal = _Calibrator(data, lay, quad, template, np.float32 if fast else np.float64,
+                      opts.m_step_iterations)
     x, cycles, change, converged = _run_em(cal, lay.pack(template), opts)
     if fast:  # polish the float32 fixed point in float64
         cal.design = ResponseDesign(data, lay.kmax)

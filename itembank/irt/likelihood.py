@@ -2,9 +2,12 @@
 
 The kernel is one product: with ``Ind`` the persons × (items · K) category indicator of
 the observed responses and ``B[j·K + k, q] = log P_jk(θ_q)``, the log-likelihood of every
-person at every node is ``L = Ind @ B`` (shape persons × nodes). For sparse data ``Ind``
-is CSR, so time and memory scale with the observed responses; no persons × items matrix
-is ever formed. Expected counts of the M-step are the transposed product ``Ind.T @ W``.
+person at every node is ``L = Ind @ B`` (shape persons × nodes). ``Ind`` is CSR unless
+the items are dichotomous and the data nearly complete (then a dense BLAS product is
+faster), so for sparse data time and memory scale with the observed responses and no
+persons × items matrix is ever formed. Expected counts of the M-step are the transposed
+product ``Ind.T @ W``. Products run on row blocks in a small thread pool (scipy's sparse
+kernels and BLAS release the GIL).
 
 For complete data (everyone answered every item) :class:`ResponseDesign` drops the
 category-0 columns: ``L = X @ (log P_k − log P_0) + Σ_j log P_j0`` and the category-0
