@@ -29,7 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(bank_app, name="bank")
 cli_irt.register(app)  # calibrate, score, itemfit, dif, link
 cli_scenario.register(app)  # scenario validate / run
-cli_certificates.register(app)  # candidates import
+cli_certificates.register(app)  # candidates import / eligibility, certificates issue / pdf
 cli_items.register(app)  # items import / export / score
 cli_cat.register(app)  # simulate-cat, assemble
 

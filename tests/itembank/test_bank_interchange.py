@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -46,10 +46,13 @@ def _good_row(n: int) -> list[str]:
 class TestXlsxTemplate:
     def test_every_kind_of_row_reads(self):
         rows = [_good_row(1),
-                ["Q2", OCCUPATION, "四级", "A-B-001", "多选", "属于导体的是", "铜", "铝", "橡胶", "陶瓷", "A,B", "部分得分", "", "", "", ""],
+                ["Q2", OCCUPATION, "四级", "A-B-001", "多选", "属于导体的是", "铜", "铝", "橡胶", "陶瓷", "A,B",
+                 "部分得分", "", "", "", ""],
                 ["Q3", OCCUPATION, "level4", "A-B-001", "判断", "铜是导体", "", "", "", "", "对", "", "", "", "", ""],
-                ["Q4", OCCUPATION, "4", "A-B-001", "填空", "电流单位是____", "", "", "", "", "安培|A", "", "", "", "", ""],
-                ["Q5", OCCUPATION, "4", "A-B-001", "简答", "简述验电步骤", "", "", "", "", "", "", "3", "3: 完整\n0：未答", "", ""]]
+                ["Q4", OCCUPATION, "4", "A-B-001", "填空", "电流单位是____", "", "", "", "", "安培|A",
+                 "", "", "", "", ""],
+                ["Q5", OCCUPATION, "4", "A-B-001", "简答", "简述验电步骤", "", "", "", "", "", "", "3",
+                 "3: 完整\n0：未答", "", ""]]
         result = xlsx.read_sheet(_sheet(rows), ".xlsx")
         assert result.problems == []
         got = {i.identifier: (i.item_type, i.key, i.scoring) for i in result.items}
@@ -59,7 +62,8 @@ class TestXlsxTemplate:
                                                                            {"points": 0, "description": "未答"}]})}
 
     def test_english_headers_and_csv_work_too(self):
-        text = "id,occupation,level,point,type,stem,option_A,option_B,key\nE1,%s,4,A-B-001,single,题,甲,乙,B\n" % OCCUPATION
+        text = ("id,occupation,level,point,type,stem,option_A,option_B,key\n"
+                f"E1,{OCCUPATION},4,A-B-001,single,题,甲,乙,B\n")
         result = xlsx.read_sheet(text.encode("utf-8-sig"), ".csv")
         assert [(i.identifier, i.key) for i in result.items] == [("E1", ["B"])]
 
@@ -111,7 +115,8 @@ class TestImportIntoTheBank:
         assert entries[-1][0] == "bank.imported" and entries[-1][3]["count"] == 1000
 
     def test_items_without_a_place_need_occupation_and_level(self, db, demo):
-        read = ReadResult(items=[ParsedItem("q", "single", "题", [{"id": "A", "text": "a"}, {"id": "B", "text": "b"}], ["A"])])
+        options = [{"id": "A", "text": "a"}, {"id": "B", "text": "b"}]
+        read = ReadResult(items=[ParsedItem("q", "single", "题", options, ["A"])])
         report = bank.import_items(db, read, "examiner", _record([]))
         assert [str(x) for x in report.lines] == ["rejected q: no occupation: pass --occupation"]
         report = bank.import_items(db, read, "examiner", _record([]), bank.Place(OCCUPATION, "4"))
@@ -123,7 +128,7 @@ class TestExportReimport:
         rows = bank.bank_items(db, OCCUPATION, "level4")
         assert len(rows) == 60
         data = package.write_package([package.Exported(p.identifier, p) for _i, _v, p in rows], "admin",
-                                     datetime(2026, 1, 1, tzinfo=timezone.utc))
+                                     datetime(2026, 1, 1, tzinfo=UTC))
         read = package.read_package(data)
         assert read.problems == []
         originals = {p.identifier: p for _i, _v, p in rows}

@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from datetime import UTC, datetime
 from html.parser import HTMLParser
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -87,7 +87,7 @@ def test_correct_scores_full_and_incorrect_scores_less(path):
 @pytest.mark.parametrize("path", IMPORTED, **NAMES)
 def test_round_trips_through_a_qti3_package(path):
     item = _read(path)
-    data = package.write_package([package.Exported("x1", item)], "admin", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    data = package.write_package([package.Exported("x1", item)], "admin", datetime(2026, 1, 1, tzinfo=UTC))
     again = package.read_package(data)
     assert again.problems == []
     (back,) = again.items
@@ -203,6 +203,43 @@ class TestConformancePackage:
                 if file.is_file():
                     archive.write(file, file.relative_to(folder).as_posix())
         result = package.read_package(buffer.getvalue())
-        outcomes = {i.identifier: i.item_type for i in result.items} | {p.identifier: p.outcome for p in result.problems}
+        outcomes = {i.identifier: i.item_type for i in result.items}
+        outcomes |= {p.identifier: p.outcome for p in result.problems}
         assert outcomes == {"t1-test-entry-item1": "single", "t1-test-entry-item2": "rejected",
                             "t1-test-entry-item3": "rejected", "t1-test-entry-item4": "extended"}
+
+
+class TestPackagedImages:
+    def _package(self) -> bytes:
+        folder = SAMPLES / "qti3-conformance/Basic/A1"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("imsmanifest.xml", '<manifest><resources><resource identifier="a1" '
+                             'type="imsqti_item_xmlv3p0" href="alternate-text-for-graphics.xml"/>'
+                             '</resources></manifest>')
+            archive.write(folder / "alternate-text-for-graphics.xml", "alternate-text-for-graphics.xml")
+            archive.write(folder / "images/logo.jpeg", "images/logo.jpeg")
+        return buffer.getvalue()
+
+    def test_images_in_a_package_move_to_the_store_by_hash(self):
+        import hashlib
+
+        result = package.read_package(self._package())
+        (item,) = result.items
+        digest = hashlib.sha256((SAMPLES / "qti3-conformance/Basic/A1/images/logo.jpeg").read_bytes()).hexdigest()
+        assert f'src="/examiner/images/{digest}"' in item.stem and 'alt="Here the alt text"' in item.stem
+        assert set(result.images) == {digest}
+
+    def test_a_lone_item_file_keeps_no_foreign_image_url(self):
+        item = _read(SAMPLES / "qti3-conformance/Basic/A1/alternate-text-for-graphics.xml")
+        assert "<img" in item.stem and "src=" not in item.stem
+
+    def test_exported_images_travel_in_the_package_and_come_back(self):
+        first = package.read_package(self._package())
+        (item,) = first.items
+        data = package.write_package([package.Exported("a1", item)], "admin", datetime(2026, 1, 1, tzinfo=UTC),
+                                     image_bytes=first.images.get)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert [n for n in archive.namelist() if n.startswith("images/")] == [f"images/{d}" for d in first.images]
+        again = package.read_package(data)
+        assert again.items[0].stem == item.stem and again.images == first.images

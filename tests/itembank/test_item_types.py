@@ -46,7 +46,8 @@ class TestTextEntry:
 class TestExtended:
     def test_rubric_levels_within_zero_to_k(self, db, demo):
         _item, version = _stored(db, _draft(db, item_type="extended", options=[], key=[], scoring={
-            "max_points": 3, "rubric": [{"points": 3, "description": "完整"}, {"points": 0, "description": "<b>无</b>"}]}))
+            "max_points": 3,
+            "rubric": [{"points": 3, "description": "完整"}, {"points": 0, "description": "<b>无</b>"}]}))
         assert version.scoring == {"max_points": 3, "rubric": [{"points": 0, "description": "<b>无</b>"},
                                                                {"points": 3, "description": "完整"}]}
 

@@ -19,7 +19,16 @@ DATA = HERE.parents[1] / "data" / "responses"
 
 def _load(name):
     rows = (DATA / f"{name}.csv").read_text().splitlines()
-    return np.array([[int(v) for v in r.split(",")[1:]] for r in rows[1:]])
+    return np.array([[float(v) if v else np.nan for v in r.split(",")[1:]] for r in rows[1:]])
+
+
+def _recode(x):
+    """Observed values of each column → 0..m in sorted order (as R's mirt does)."""
+    out = np.full_like(x, np.nan)
+    for j in range(x.shape[1]):
+        seen = ~np.isnan(x[:, j])
+        out[seen, j] = np.searchsorted(np.unique(x[seen, j]), x[seen, j])
+    return out
 
 
 def _fit(x, model):
@@ -37,16 +46,18 @@ def main():
 
     frames.create_dataframe = lambda stats, **_: stats
     ref = {}
-    for name, model in (("lsat7", "2PL"), ("lsat6", "2PL"), ("science", "GRM")):
-        x = _load(name)
-        if name == "science":
-            x = x - x.min(axis=0)
+    cases = (("lsat7", "2PL"), ("lsat6", "2PL"), ("science", "GRM"),
+             ("conspiracist_beliefs", "GPCM"))
+    for name, model in cases:
+        x = _recode(_load(name))
         res, out = _fit(x, model)
         eap = mirt.fscores(res, x, method="EAP", n_quadpts=61)
         out["eap_first10"] = np.asarray(eap.theta).ravel()[:10].tolist()
         out["eap_se_first10"] = np.asarray(eap.standard_error).ravel()[:10].tolist()
-        fit = mirt.itemfit(res, x, statistics=["S_X2"], n_quadpts=61)
-        out["itemfit"] = {str(k): np.asarray(v).tolist() for k, v in dict(fit).items()}
+        out["missing"] = bool(np.isnan(x).any())
+        if not out["missing"]:  # S-X² on complete patterns only
+            fit = mirt.itemfit(res, x, statistics=["S_X2"], n_quadpts=61)
+            out["itemfit"] = {str(k): np.asarray(v).tolist() for k, v in dict(fit).items()}
         ref[f"{name}_{model.lower()}"] = out
     (HERE / "reference_mirt.json").write_text(json.dumps(ref, indent=1))
 
