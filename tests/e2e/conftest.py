@@ -31,8 +31,10 @@ def _browser_missing(why: str) -> None:
     pytest.skip(why)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser():
+    """Module-scoped: Playwright's sync API keeps an asyncio loop running in this thread
+    while it is open, which would break later tests that call asyncio.run()."""
     if not CHROMIUM.exists():
         _browser_missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
     try:
