@@ -150,3 +150,53 @@ class TestExportReimport:
         assert read.problems == [] and len(read.items) == len(rows)
         report = bank.import_items(db, read, "examiner", _record([]), dry_run=True)
         assert report.ok
+
+
+class TestUsageData:
+    def test_parameters_travel_in_usage_data_and_land_as_a_calibration(self, db, demo):
+        from itembank.interchange import usage
+        from itembank.models import CalibrationRun, ItemCalibration
+
+        rows = bank.bank_items(db, OCCUPATION, "level4")[:3]
+        stats = [usage.ItemStatistics(rows[0][2].identifier, n=120, p_value=0.71, point_biserial=0.42,
+                                      model="2pl", a=1.25, d=(0.5,)),
+                 usage.ItemStatistics(rows[1][2].identifier, n=120, p_value=0.55)]
+        data = package.write_package([package.Exported(p.identifier, p) for _i, _v, p in rows], "admin",
+                                     datetime(2026, 1, 1, tzinfo=UTC), statistics=stats)
+        read = package.read_package(data)
+        by_id = {item.identifier: item for item in read.items}
+        assert by_id[rows[0][2].identifier].parameters == {"model": "2pl", "a": 1.25, "d": [0.5]}
+        assert by_id[rows[1][2].identifier].parameters is None
+        entries: list = []
+        report = bank.import_items(db, read, "examiner", _record(entries))
+        assert report.ok
+        run = db.exec(select(CalibrationRun).where(CalibrationRun.source == "imported QTI usage data")).one()
+        (stored,) = db.exec(select(ItemCalibration).where(ItemCalibration.calibration_run_id == run.id)).all()
+        assert (stored.model, stored.a, stored.d) == ("2pl", 1.25, [0.5])
+        assert entries[-1][0] == "calibration.imported"
+
+    def test_usage_document_is_the_qti3_form(self):
+        from itembank.interchange import usage
+
+        xml = usage.write_usage([usage.ItemStatistics("i1", n=50, p_value=0.6, model="3pl", a=1.0, d=(0.2,), c=0.2)],
+                                "ctx")
+        assert 'xmlns="http://www.imsglobal.org/xsd/imsqti_usagedata_v3p0"' in xml
+        assert '<ordinaryStatistic name="p-value"' in xml and 'caseCount="50"' in xml
+        assert usage.read_parameters(xml.encode()) == {"i1": {"model": "3pl", "a": 1.0, "d": [0.2], "c": 0.2}}
+
+    def test_bad_parameters_reject_the_item_and_nothing_is_written(self, db, demo):
+        from itembank.interchange import usage
+
+        rows = bank.bank_items(db, OCCUPATION, "level4")[:2]
+        stats = [usage.ItemStatistics(rows[0][2].identifier, model="2pl", a=1.0, d=(0.1, 0.2))]
+        read = package.read_package(package.write_package(
+            [package.Exported(p.identifier, p) for _i, _v, p in rows], "admin", datetime(2026, 1, 1, tzinfo=UTC),
+            statistics=stats))
+        before = _count(db)
+        report = bank.import_items(db, read, "examiner", _record([]))
+        assert not report.ok and "IRT parameters" in str(report.lines[0]) and _count(db) == before
+        bad = b'<usageData xmlns="http://www.imsglobal.org/xsd/imsqti_usagedata_v3p0"><ordinaryStatistic ' \
+              b'name="irt-a" context="x"><targetObject identifier="i"/><value>steep</value></ordinaryStatistic>' \
+              b'</usageData>'
+        with pytest.raises(Exception, match="not a number"):
+            usage.read_parameters(bad)

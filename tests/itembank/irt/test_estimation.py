@@ -198,6 +198,18 @@ class TestFixedParameterCalibration:
         assert _rmse(res.bank.b[15:], bank.b[15:]) <= 0.12
         assert _rmse(res.bank.a[15:], bank.a[15:]) <= 0.12
 
+    @pytest.mark.parametrize("model,k", [("rasch", 2), ("3pl", 2), ("grm", 3), ("gpcm", 3)])
+    def test_every_model_can_be_anchored(self, rng, model, k):
+        bank = random_bank(20, model, rng, n_categories=k)
+        data = simulate_responses(bank, rng.normal(0.5, 1.2, size=6000), rng)
+        full = data.n_categories == k
+        anchors = bank.subset([j for j in range(10) if full[j]])
+        res = calibrate(data, model, anchors=anchors)
+        assert res.population.mean == pytest.approx(0.5, abs=0.1)
+        assert res.population.sd == pytest.approx(1.2, abs=0.1)
+        new = [j for j in range(10, 20) if full[j]]
+        assert _rmse(res.bank.b[new], bank.b[new]) <= 0.2
+
     def test_all_items_anchored_is_an_error(self, lsat7):
         res = calibrate(lsat7, "2pl")
         with pytest.raises(EstimationError):
