@@ -164,7 +164,8 @@ def run_all(sets, tools, quick: bool, timeout: float) -> list[dict]:
     rows = []
     for name in sets:
         for tool in tools:
-            cmd = [sys.executable, __file__, "--worker", tool, name] + (["--quick"] if quick else [])
+            cmd = [sys.executable, __file__, "--worker", tool, name]
+            cmd += ["--quick"] if quick else []
             try:
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
                 if out.stdout.strip():

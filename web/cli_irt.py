@@ -111,7 +111,8 @@ def calibrate_cmd(
     with _clear_errors():
         data = read_responses_csv(responses)
         priors = _parse_priors(prior)
-        opts = CalibrationOptions(se=se, se_method=se_method, priors=priors, default_priors=priors is None,
+        opts = CalibrationOptions(se=se, se_method=se_method, priors=priors,
+                                  default_priors=priors is None,
                                   max_cycles=max_cycles, tol=tol)
         anchors = read_params(fixed)[0] if fixed else None
         with warnings.catch_warnings():
@@ -147,7 +148,8 @@ def score_cmd(
         data = read_responses_csv(responses)
         if method == "eapsum":
             table = sum_score_table(bank.subset(bank.index(data.item_ids)), pop)
-            rows = [[int(s), _num(t), _num(e)] for s, t, e in zip(table.sums, table.theta, table.se)]
+            rows = [[int(s), _num(t), _num(e)]
+                    for s, t, e in zip(table.sums, table.theta, table.se)]
             _write_csv(rows, ["sum", "theta", "se"], out)
             return
         res = score_persons(data, bank, pop, ScoringOptions(method=method))

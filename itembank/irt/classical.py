@@ -34,7 +34,7 @@ class ClassicalStats:
 
 
 def cronbach_alpha(scores: np.ndarray) -> float:
-    """Cronbach's alpha ``k/(k−1) (1 − Σ var_j / var_total)`` of complete scores (persons, items)."""
+    """Cronbach's alpha ``k/(k−1) (1 − Σ var_j / var_total)``; scores (persons, items)."""
     k = scores.shape[1]
     if k < 2 or scores.shape[0] < 2:
         return float("nan")

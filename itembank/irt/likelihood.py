@@ -113,7 +113,7 @@ class ResponseDesign:
         return out
 
     def counts(self, weights: np.ndarray) -> np.ndarray:
-        """Expected counts r, shape (n_nodes, n_items, K), from posterior weights (persons, nodes)."""
+        """Expected counts r (n_nodes, n_items, K) from posterior weights (persons, nodes)."""
         q = weights.shape[1]
         flat = self._product_t(weights)
         if not self.complete:

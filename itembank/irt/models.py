@@ -413,7 +413,7 @@ class ItemBank:
         return self.item_information(theta).sum(axis=1)
 
     def expected_scores(self, theta) -> np.ndarray:
-        """Item characteristic curves ``E[X_j | θ]`` in raw score units, shape (n_theta, n_items)."""
+        """Item characteristic curves ``E[X_j | θ]`` in raw score units, (n_theta, n_items)."""
         p = self.category_probabilities(theta)
         values = np.zeros((self.n_items, self.max_categories))
         for j, cats in enumerate(self.categories):

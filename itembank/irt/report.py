@@ -20,7 +20,8 @@ _PAGE = Template("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>$title</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;font-size:.9rem}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}
+table{border-collapse:collapse;font-size:.9rem}
+td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}
 th{background:#f3f3f3}td.id{text-align:left}.grid{display:flex;flex-wrap:wrap;gap:1rem}
 figure{margin:0}figcaption{font-size:.85rem;text-align:center}
 </style></head><body>
@@ -50,7 +51,8 @@ def curves(bank: ItemBank, theta: np.ndarray | None = None) -> Curves:
     th = np.linspace(-4, 4, 81) if theta is None else np.asarray(theta, dtype=float)
     info = bank.item_information(th)
     total = info.sum(axis=1)
-    return Curves(th, bank.expected_scores(th), info, total, 1.0 / np.sqrt(np.maximum(total, 1e-12)))
+    se = 1.0 / np.sqrt(np.maximum(total, 1e-12))
+    return Curves(th, bank.expected_scores(th), info, total, se)
 
 
 def svg_plot(x: np.ndarray, series: list[np.ndarray], width: int = 260, height: int = 170,
@@ -120,7 +122,8 @@ def calibration_report(result: CalibrationResult, fit: ItemFitResult | None = No
     for j, item_id in enumerate(result.bank.ids):
         name = html.escape(item_id)
         top = float(max(result.bank.categories[j]))
-        icc.append(f"<figure>{svg_plot(cv.theta, [cv.icc[:, j]], y_max=top or 1.0, labels=('θ', name))}"
+        icc_svg = svg_plot(cv.theta, [cv.icc[:, j]], y_max=top or 1.0, labels=("θ", name))
+        icc.append(f"<figure>{icc_svg}"
                    f"<figcaption>{name}</figcaption></figure>")
         info.append(f"<figure>{svg_plot(cv.theta, [cv.item_information[:, j]], labels=('θ', name))}"
                     f"<figcaption>{name}</figcaption></figure>")

@@ -176,7 +176,8 @@ class TestRecovery:
         poly = random_bank(5, "grm", rng, n_categories=3)
         bank = ItemBank(dich.ids + tuple(f"g{j}" for j in range(5)), dich.models + poly.models,
                         np.r_[dich.a, poly.a],
-                        np.c_[np.r_[dich.d[:, 0], poly.d[:, 0]], np.r_[[np.nan] * 10, poly.d[:, 1]]],
+                        np.c_[np.r_[dich.d[:, 0], poly.d[:, 0]],
+                              np.r_[[np.nan] * 10, poly.d[:, 1]]],
                         np.zeros(15))
         data = simulate_responses(bank, rng.normal(size=3000), rng)
         models = dict(zip(bank.ids, bank.models))
