@@ -73,3 +73,9 @@ def load(session: Session, root: Path, sha256: str) -> tuple[ItemImage, bytes]:
 
 def url_of(image: ItemImage) -> str:
     return IMAGE_PREFIX + image.sha256
+
+
+def stored_bytes(root: Path, sha256: str) -> bytes | None:
+    """The stored file's bytes, or None (for exports: a missing file is left out)."""
+    path = image_path(root, sha256)
+    return path.read_bytes() if len(sha256) == 64 and path.is_file() else None

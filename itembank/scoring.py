@@ -38,10 +38,7 @@ class TextMatching:
             text = unicodedata.normalize("NFKC", text)
         if not self.case_sensitive:
             text = text.casefold()
-        if self.ignore_whitespace:
-            text = "".join(text.split())
-        else:
-            text = " ".join(text.split())
+        text = "".join(text.split()) if self.ignore_whitespace else " ".join(text.split())
         return text
 
 

@@ -95,7 +95,7 @@ def _user(session: Session, username: str):
 
 
 @items_app.command("import")
-def import_command(file: Path = typer.Argument(..., help="QTI item .xml, QTI package .zip, or the .xlsx/.csv template."),
+def import_command(file: Path = typer.Argument(..., help="QTI item .xml, QTI package .zip, or the .xlsx/.csv."),
                   occupation: str = typer.Option(None, help="Occupation code for items that carry none."),
                   level: str = typer.Option(None, help="Level (4, level4 or 四级) for items that carry none."),
                   point: str = typer.Option(None, help="Appraisal point code (default: the level's first point)."),
@@ -103,6 +103,7 @@ def import_command(file: Path = typer.Argument(..., help="QTI item .xml, QTI pac
                   actor: str = typer.Option("import", "--as", help="Examiner recorded as the items' author.")) -> None:
     """Import items as drafts: one line per item; exit 2 (and write nothing) if any is refused."""
     from itembank.interchange import bank, xlsx
+    from web.settings import get_settings
 
     if level is not None and bank.parse_level(level) is None:
         _fail(f"unknown level {level!r}")
@@ -113,7 +114,8 @@ def import_command(file: Path = typer.Argument(..., help="QTI item .xml, QTI pac
     with _session() as session:
         report = bank.import_items(session, read, actor, _recorder(session, actor),
                                    bank.Place(occupation, level, point), dry_run=dry_run,
-                                   column_of=xlsx.FIELD_COLUMNS if file.suffix.lower() in (".xlsx", ".csv") else None)
+                                   column_of=xlsx.FIELD_COLUMNS if file.suffix.lower() in (".xlsx", ".csv") else None,
+                                   image_root=get_settings().data_dir)
         for line in report.lines:
             typer.echo(str(line))
         if not report.ok:
@@ -161,12 +163,92 @@ def export_command(format: str = typer.Option(..., "--format", help="qti3, xlsx 
 
 def _export(session: Session, format: str, occupation: str | None, level: str | None, point: str | None,
             actor: str) -> tuple[bytes, list[int]]:
+    from itembank import images
     from itembank.interchange import bank, package, xlsx
     from itembank.timeutil import utcnow
+    from web.routes.examiner_bank import usage_statistics
+    from web.settings import get_settings
 
     rows = bank.bank_items(session, occupation, level, point)
     ids = [item.id for item, _version, _parsed in rows]
     if format == "qti3":
         entries = [package.Exported(parsed.identifier, parsed) for _item, _version, parsed in rows]
-        return package.write_package(entries, actor, utcnow()), ids
+        root = get_settings().data_dir
+        return package.write_package(entries, actor, utcnow(), lambda sha: images.stored_bytes(root, sha),
+                                     statistics=usage_statistics(session, rows)), ids
     return xlsx.write_sheet([parsed for _item, _version, parsed in rows], "." + format), ids
+
+
+@items_app.command("taxonomy-import")
+def taxonomy_import(file: Path = typer.Argument(..., help="The appraisal breakdown as .xlsx or .csv."),
+                    occupation: str = typer.Option(..., help="Occupation code, e.g. 6-31-01-03."),
+                    level: str = typer.Option(..., help="Level: 4, level4 or 四级."),
+                    name: str = typer.Option("", help="Occupation name, when the occupation is new."),
+                    dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
+                    actor: str = typer.Option("import", "--as", help="Recorded in the audit log.")) -> None:
+    """Import one occupation level's appraisal-element tree (module → element → point)."""
+    from itembank.errors import ItemValidationError
+    from itembank.interchange import bank, taxonomy_sheet
+    from itembank.levels import Level
+
+    wanted = bank.parse_level(level)
+    if wanted is None:
+        _fail(f"unknown level {level!r}")
+    try:
+        read = taxonomy_sheet.read_tree(file.read_bytes(), file.suffix.lower())
+    except (ItemBankError, OSError) as exc:
+        _fail(str(exc))
+    for problem in read.problems:
+        typer.echo(f"rejected {problem}")
+    with _session() as session:
+        try:
+            nodes = taxonomy_sheet.import_sheet(session, read, occupation, name, Level(wanted))
+        except ItemValidationError as exc:
+            session.rollback()
+            _fail("; ".join(exc.errors.values()) if not read.problems else f"{len(read.problems)} problem(s); "
+                  "nothing was imported")
+        _recorder(session, actor)("taxonomy.imported", "occupation", occupation,
+                                  {"level": wanted, "nodes": len(nodes), "file": file.name})
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    typer.echo(f"{'would import' if dry_run else 'imported'} {len(nodes)} appraisal node(s) for {occupation} {wanted}")
+
+
+@items_app.command("taxonomy-export")
+def taxonomy_export(occupation: str = typer.Option(..., help="Occupation code."),
+                    level: str = typer.Option(..., help="Level: 4, level4 or 四级."),
+                    out: Path = typer.Option(..., "--out", help=".xlsx or .csv file to write.")) -> None:
+    """Write one occupation level's appraisal tree in the import layout."""
+    from itembank.interchange import bank, taxonomy_sheet
+
+    wanted = bank.parse_level(level)
+    if wanted is None:
+        _fail(f"unknown level {level!r}")
+    with _session() as session:
+        try:
+            rows = taxonomy_sheet.export_rows(session, occupation, wanted)
+        except ItemBankError as exc:
+            _fail(str(exc))
+    out.write_bytes(_rows_file(rows, out.suffix.lower()))
+    typer.echo(f"exported {len(rows) - 1} appraisal node(s) to {out}")
+
+
+def _rows_file(rows: list[list[str]], suffix: str) -> bytes:
+    import csv
+    import io
+
+    if suffix == ".csv":
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        return buffer.getvalue().encode("utf-8-sig")
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("鉴定要素 appraisal")
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

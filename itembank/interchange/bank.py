@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from itembank import service
+from itembank import images, service
 from itembank.errors import ItemValidationError
 from itembank.interchange.model import ImportLine, ParsedItem, ReadResult
+from itembank.irt.errors import IRTError
+from itembank.irt.models import ItemParams
 from itembank.levels import Level
-from itembank.models import AppraisalNode, Item, ItemVersion, NodeKind, Occupation
+from itembank.models import (
+    AppraisalNode,
+    CalibrationRun,
+    Item,
+    ItemCalibration,
+    ItemVersion,
+    NodeKind,
+    Occupation,
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ def _draft(item: ParsedItem, point: AppraisalNode) -> service.ItemDraft:
 
 def import_items(session: Session, read: ReadResult, actor: str, record: service.AuditSink,
                  default: Place = Place(), dry_run: bool = False,
-                 column_of: dict[str, str] | None = None) -> ImportReport:
+                 column_of: dict[str, str] | None = None, image_root: Path | None = None) -> ImportReport:
     """Validate every item; write them all only when none is rejected or unsupported."""
     report = ImportReport(lines=list(read.problems))
     places = _Places(session)
@@ -94,10 +105,15 @@ def import_items(session: Session, read: ReadResult, actor: str, record: service
             report.lines.append(ImportLine(label, "rejected", where))
             continue
         draft = _draft(item, where)
+        problem = _parameter_problem(item)
+        if problem:
+            report.lines.append(ImportLine(label, "rejected", problem))
+            continue
         try:
             service.validate(session, draft)
         except ItemValidationError as exc:
-            detail = "; ".join(f"{(column_of or {}).get(name, name)}: {message}" for name, message in exc.errors.items())
+            columns = column_of or {}
+            detail = "; ".join(f"{columns.get(name, name)}: {message}" for name, message in exc.errors.items())
             report.lines.append(ImportLine(label, "rejected", detail))
             continue
         ready.append((item, draft))
@@ -105,12 +121,50 @@ def import_items(session: Session, read: ReadResult, actor: str, record: service
         if report.ok:
             report.lines.extend(ImportLine(item.identifier, "imported", "dry run") for item, _ in ready)
         return report
+    for data in read.images.values():
+        if image_root is not None:
+            images.store(session, image_root, data, actor)
+    calibrated: list[tuple[ParsedItem, Item]] = []
     for item, draft in ready:
         created = service.create_item(session, draft, actor, record)
         report.created.append(created.id)
         report.lines.append(ImportLine(item.identifier, "imported", f"item {created.id}"))
+        if item.parameters:
+            calibrated.append((item, created))
     record("bank.imported", "bank", "items", {"count": len(ready), "items": report.created})
+    if calibrated:
+        _store_parameters(session, calibrated, actor, record)
     return report
+
+
+def _parameter_problem(item: ParsedItem) -> str | None:
+    if not item.parameters:
+        return None
+    p = item.parameters
+    try:
+        ItemParams(id=item.identifier, model=p["model"], a=float(p["a"]), d=tuple(float(d) for d in p["d"]),
+                   c=float(p.get("c") or 0.0))
+    except (IRTError, KeyError, TypeError, ValueError) as exc:
+        return f"IRT parameters: {exc}"
+    return None
+
+
+def _store_parameters(session: Session, calibrated: list[tuple[ParsedItem, Item]], actor: str,
+                      record: service.AuditSink) -> None:
+    """Parameters calibrated elsewhere land as one calibration run on the new versions."""
+    models = sorted({item.parameters["model"] for item, _ in calibrated})
+    run = CalibrationRun(model=models[0] if len(models) == 1 else "mixed", n_persons=0, n_items=len(calibrated),
+                         source="imported QTI usage data", created_by=actor)
+    session.add(run)
+    session.flush()
+    for item, created in calibrated:
+        version = service.current_version(session, created)
+        p = item.parameters
+        session.add(ItemCalibration(calibration_run_id=run.id, item_version_id=version.id, model=p["model"],
+                                    a=float(p["a"]), d=[float(d) for d in p["d"]],
+                                    c=None if p.get("c") is None else float(p["c"])))
+    session.flush()
+    record("calibration.imported", "calibration_run", run.id, {"items": [c.id for _, c in calibrated]})
 
 
 def bank_items(session: Session, occupation_code: str | None = None, level: str | None = None,

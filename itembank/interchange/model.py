@@ -22,6 +22,8 @@ class ParsedItem:
     level: str | None = None
     point_code: str | None = None
     row: int | None = None  # the spreadsheet row it came from
+    # IRT parameters calibrated elsewhere (from QTI usage data): model, a, d, c.
+    parameters: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,4 @@ class ImportLine:
 class ReadResult:
     items: list[ParsedItem] = field(default_factory=list)
     problems: list[ImportLine] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)  # SHA-256 → bytes, for the image store

@@ -9,17 +9,22 @@ package re-imports into the same place.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import posixpath
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from itembank.errors import InterchangeError
-from itembank.interchange import qti
+from itembank.images import MAX_IMAGE_BYTES, sniff
+from itembank.interchange import qti, usage
 from itembank.interchange.model import ImportLine, ParsedItem, ReadResult
+from itembank.sanitize import IMAGE_PREFIX
 
 MAX_MEMBERS = 20000
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
@@ -40,6 +45,7 @@ def read_package(data: bytes) -> ReadResult:
             raise InterchangeError("the package has no imsmanifest.xml at its root")
         manifest = qti.parse_xml(_member(archive, members, "imsmanifest.xml"))
         result = ReadResult()
+        parameters = _usage_parameters(archive, members, manifest)
         for resource in manifest.iter("resource"):
             if not resource.get("type", "").startswith("imsqti_item_xml"):
                 continue
@@ -49,15 +55,47 @@ def read_package(data: bytes) -> ReadResult:
                 result.problems.append(ImportLine(identifier, "rejected", f"missing file {resource.get('href')!r}"))
                 continue
             try:
-                parsed = qti.read_item(_member(archive, members, href), identifier)
+                resolver = _image_resolver(archive, members, posixpath.dirname(href), result.images)
+                parsed = qti.read_item(_member(archive, members, href), identifier, resolver)
             except InterchangeError as exc:
                 parsed = ImportLine(identifier, "rejected", str(exc))
             if isinstance(parsed, ImportLine):
                 result.problems.append(parsed)
                 continue
             _apply_metadata(parsed, resource)
+            parsed.parameters = parameters.get(parsed.identifier) or parameters.get(identifier)
             result.items.append(parsed)
         return result
+
+
+def _usage_parameters(archive: zipfile.ZipFile, members: dict, manifest) -> dict[str, dict]:
+    """IRT parameters from every usage-data resource of the package, by item identifier."""
+    found: dict[str, dict] = {}
+    for resource in manifest.iter("resource"):
+        if "usagedata" not in resource.get("type", ""):
+            continue
+        href = _safe_path(resource.get("href", ""))
+        if href is None or href not in members:
+            raise InterchangeError(f"usage data file {resource.get('href')!r} is missing")
+        found.update(usage.read_parameters(_member(archive, members, href)))
+    return found
+
+
+def _image_resolver(archive: zipfile.ZipFile, members: dict, folder: str, found: dict[str, bytes]):
+    """Images the package carries go to the image store (by hash); anything else is dropped."""
+
+    def resolve(src: str) -> str | None:
+        name = _safe_path(posixpath.join(folder, src)) if src else None
+        if name is None or name not in members:
+            return None
+        data = _member(archive, members, name)
+        if len(data) > MAX_IMAGE_BYTES or sniff(data) is None:
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        found[digest] = data
+        return IMAGE_PREFIX + digest
+
+    return resolve
 
 
 def _member(archive: zipfile.ZipFile, members: dict, name: str) -> bytes:
@@ -86,10 +124,8 @@ def _apply_metadata(item: ParsedItem, resource) -> None:
         item.explanation = (node.findtext("explanation") or "").strip()
         scoring = node.findtext("scoring")
         if scoring:
-            try:
+            with contextlib.suppress(json.JSONDecodeError):  # else the item's own processing stands
                 item.scoring = json.loads(scoring)
-            except json.JSONDecodeError:
-                pass  # the standard response processing read from the item stands
         try:
             item.difficulty = float(node.get("difficulty") or "nan")
         except ValueError:
@@ -106,14 +142,42 @@ class Exported:
     item: ParsedItem
 
 
-def write_package(items: list[Exported], exported_by: str, exported_at: datetime) -> bytes:
+def _image_hashes(text: str) -> list[str]:
+    """The store hashes our sanitized markup refers to (``src="/examiner/images/<sha256>"``)."""
+    found, start = [], 0
+    while (at := text.find(IMAGE_PREFIX, start)) >= 0:
+        digest = text[at + len(IMAGE_PREFIX): at + len(IMAGE_PREFIX) + 64]
+        if len(digest) == 64 and all(ch in "0123456789abcdef" for ch in digest):
+            found.append(digest)
+        start = at + len(IMAGE_PREFIX)
+    return found
+
+
+def write_package(items: list[Exported], exported_by: str, exported_at: datetime,
+                  image_bytes: Callable[[str], bytes | None] | None = None,
+                  statistics: list[usage.ItemStatistics] | None = None) -> bytes:
+    """A QTI 3.0 package; images from our store travel as ``images/<sha256>`` members."""
     buffer = io.BytesIO()
     resources = []
+    written: set[str] = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in items:
             href = f"items/{entry.identifier}.xml"
-            archive.writestr(href, qti.write_item(entry.item, entry.identifier))
+            document = qti.write_item(entry.item, entry.identifier)
+            for digest in _image_hashes(document):
+                data = image_bytes(digest) if image_bytes else None
+                if data is None:
+                    continue
+                if digest not in written:
+                    archive.writestr(f"images/{digest}", data)
+                    written.add(digest)
+                document = document.replace(f'"{IMAGE_PREFIX}{digest}"', f'"../images/{digest}"')
+            archive.writestr(href, document)
             resources.append(_resource(entry, href))
+        if statistics:
+            archive.writestr("usagedata.xml", usage.write_usage(statistics, f"skillcert {exported_at.date()}"))
+            resources.append('<resource identifier="usage-data" type="imsqti_usagedata_xmlv3p0" '
+                             'href="usagedata.xml"><file href="usagedata.xml"/></resource>')
         archive.writestr("imsmanifest.xml", _manifest(resources, exported_by, exported_at, len(items)))
     return buffer.getvalue()
 
@@ -127,7 +191,8 @@ def _resource(entry: Exported, href: str) -> str:
     # Our exact scoring settings (text matching, partial credit, rubric) beside the standard
     # response processing, so that our own packages re-import unchanged.
     if item.scoring:
-        explanation += f"<sc:scoring>{escape(json.dumps(item.scoring, ensure_ascii=False, sort_keys=True))}</sc:scoring>"
+        settings = json.dumps(item.scoring, ensure_ascii=False, sort_keys=True)
+        explanation += f"<sc:scoring>{escape(settings)}</sc:scoring>"
     return (f'<resource identifier={quoteattr(entry.identifier)} type="imsqti_item_xmlv3p0" href={quoteattr(href)}>'
             f"<metadata><sc:bankItem{attrs}>{explanation}</sc:bankItem></metadata>"
             f"<file href={quoteattr(href)}/></resource>")

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from xml.parsers import expat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 from itembank.errors import InterchangeError
@@ -112,12 +113,23 @@ def _template(root: ET.Element) -> str | None:
     return name if name in TEMPLATES else f"template {name}"
 
 
-def read_item(data: bytes, fallback_id: str = "item") -> ParsedItem | ImportLine:
-    """One item, or the reason it cannot be one."""
+ImageResolver = Callable[[str], "str | None"]
+
+
+def read_item(data: bytes, fallback_id: str = "item", resolve_image: ImageResolver | None = None
+              ) -> ParsedItem | ImportLine:
+    """One item, or the reason it cannot be one. ``resolve_image`` maps an image ``src``
+    (relative to the item) to our image store's URL; images it cannot place are dropped."""
     try:
         root = parse_xml(data)
     except InterchangeError as exc:
         return ImportLine(fallback_id, "rejected", str(exc))
+    for image in root.iter("img"):
+        stored = resolve_image(image.get("src", "")) if resolve_image else None
+        if stored:
+            image.set("src", stored)
+        else:
+            image.attrib.pop("src", None)
     identifier = root.get("identifier") or fallback_id
     if root.tag != "assessmentItem":
         return ImportLine(identifier, "rejected", f"not a QTI assessment item (root element {root.tag})")

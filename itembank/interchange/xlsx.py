@@ -78,14 +78,14 @@ def read_sheet(data: bytes, suffix: str) -> ReadResult:
     if not rows:
         raise InterchangeError("the sheet is empty")
     header = [BY_HEADER.get(str(h).strip().casefold()) for h in rows[0]]
-    unknown = [str(h) for h, c in zip(rows[0], header) if c is None and str(h).strip()]
+    unknown = [str(h) for h, c in zip(rows[0], header, strict=False) if c is None and str(h).strip()]
     if unknown:
         raise InterchangeError(f"unknown column(s) in row 1: {', '.join(unknown)}")
     if not any(c and c.name == "stem" for c in header):
         raise InterchangeError("row 1 has no 题干 (stem) column")
     result = ReadResult()
     for number, row in enumerate(rows[1:], start=2):
-        cells = {c.name: str(v).strip() for c, v in zip(header, row) if c is not None}
+        cells = {c.name: str(v).strip() for c, v in zip(header, row, strict=False) if c is not None}
         if not any(cells.values()):
             continue
         parsed = _row(number, cells)
@@ -129,7 +129,8 @@ def _row(number: int, cells: dict[str, str]) -> ParsedItem | ImportLine:
         scoring = _rubric(cells, problems)
     if problems:
         return ImportLine(label, "rejected", "; ".join(problems))
-    return ParsedItem(identifier=cells.get("identifier") or label, item_type=item_type or "", stem=cells.get("stem", ""),
+    return ParsedItem(identifier=cells.get("identifier") or label, item_type=item_type or "",
+                      stem=cells.get("stem", ""),
                       options=options, key=key, scoring=scoring, explanation=cells.get("explanation", ""),
                       difficulty=difficulty, occupation_code=cells.get("occupation") or None,
                       level=cells.get("level") or None, point_code=cells.get("point") or None, row=number)

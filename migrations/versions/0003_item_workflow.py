@@ -11,10 +11,9 @@ Create Date: 2026-11-24 06:18:17.535819
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

@@ -103,7 +103,9 @@ class TestExport:
         assert "exported 60 item(s)" in result.output
         with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as archive:
             manifest = archive.read("imsmanifest.xml").decode()
+            usage = archive.read("usagedata.xml").decode()
         assert 'by="admin"' in manifest and 'items="60"' in manifest
+        assert 'type="imsqti_usagedata_xmlv3p0"' in manifest and "imsqti_usagedata_v3p0" in usage
         with Session(db_engine) as session:
             entry = session.exec(select(AuditEntry).where(AuditEntry.action == "bank.exported")).one()
         assert entry.actor == "admin" and len(entry.data["items"]) == 60
@@ -124,3 +126,52 @@ class TestExport:
                                        "--as", "admin"]).exit_code == 0
         result = runner.invoke(cli.app, ["items", "import", str(out), "--dry-run"])
         assert result.exit_code == 0 and result.output.count("(dry run)") == 60
+
+
+class TestTaxonomySheets:
+    def _nodes(self, db_engine, code: str) -> int:
+        from itembank.models import AppraisalNode, Occupation
+
+        with Session(db_engine) as session:
+            occupation = session.exec(select(Occupation).where(Occupation.code == code)).first()
+            if occupation is None:
+                return 0
+            return session.exec(select(func.count()).select_from(AppraisalNode)
+                                .where(AppraisalNode.occupation_id == occupation.id)).one()
+
+    def test_export_then_import_as_a_new_occupation(self, runner, demo, db_engine, tmp_path):
+        sheet = tmp_path / "tree.xlsx"
+        exported = runner.invoke(cli.app, ["items", "taxonomy-export", "--occupation", "6-31-01-03", "--level", "4",
+                                           "--out", str(sheet)])
+        assert exported.exit_code == 0 and "exported 34 appraisal node(s)" in exported.output
+        dry = runner.invoke(cli.app, ["items", "taxonomy-import", str(sheet), "--occupation", "6-31-01-99",
+                                      "--name", "维修电工", "--level", "3", "--dry-run"])
+        assert dry.exit_code == 0 and "would import 34" in dry.output and self._nodes(db_engine, "6-31-01-99") == 0
+        done = runner.invoke(cli.app, ["items", "taxonomy-import", str(sheet), "--occupation", "6-31-01-99",
+                                       "--name", "维修电工", "--level", "3"])
+        assert done.exit_code == 0, done.output
+        assert self._nodes(db_engine, "6-31-01-99") == 34
+        again = runner.invoke(cli.app, ["items", "taxonomy-import", str(sheet), "--occupation", "6-31-01-99",
+                                        "--level", "3"])
+        assert again.exit_code == 2 and "already has an appraisal tree" in again.output
+
+    def test_every_bad_row_is_named_and_nothing_is_written(self, runner, demo, db_engine, tmp_path):
+        sheet = tmp_path / "tree.csv"
+        sheet.write_text("代码,名称,比重,重要程度\nA,基本要求,100,\nA-A,职业道德,100,\nA-A-001,,,\n"
+                         "B-A,孤儿,,\nA-A-002,守则,,W\nA-A-002,重复,,X\n", encoding="utf-8")
+        result = runner.invoke(cli.app, ["items", "taxonomy-import", str(sheet), "--occupation", "X-1",
+                                         "--name", "测试", "--level", "4"])
+        assert result.exit_code == 2
+        assert "rejected row 4, 名称 (name): empty" in result.output
+        assert "rejected row 5, 代码 (code): the parent B is not above this row" in result.output
+        assert "rejected row 6, 重要程度 (importance)" in result.output
+        assert "rejected row 7, 代码 (code): A-A-002 appears twice" not in result.output  # row 6 was refused
+        assert self._nodes(db_engine, "X-1") == 0
+
+    def test_weights_that_do_not_add_up_are_refused(self, runner, demo, db_engine, tmp_path):
+        sheet = tmp_path / "tree.csv"
+        sheet.write_text("code,name,weight\nA,甲,60\nB,乙,30\n", encoding="utf-8")
+        result = runner.invoke(cli.app, ["items", "taxonomy-import", str(sheet), "--occupation", "X-2",
+                                         "--name", "测试", "--level", "4"])
+        assert result.exit_code == 2 and "weights add up to 90" in result.output
+        assert self._nodes(db_engine, "X-2") == 0

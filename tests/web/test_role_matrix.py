@@ -61,6 +61,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/examiner/items"): AUTHORS,
     ("GET", "/examiner/items/{item_id}"): AUTHORS,
     ("POST", "/examiner/items/{item_id}"): AUTHORS,
+    ("GET", "/examiner/quality"): AUTHORS,
+    ("POST", "/examiner/export"): ADMIN,
     ("POST", "/examiner/items/{item_id}/workflow"): AUTHORS,
     ("POST", "/examiner/bulk"): AUTHORS,
     ("GET", "/examiner/review"): AUTHORS,

@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from engine import audit
 from engine.models import Role, User
+from itembank import quality, workflow
 from itembank import service as items
-from itembank import workflow
 from itembank.diff import version_diff
 from itembank.errors import IllegalTransitionError, ItemValidationError, SelfReviewError
 from itembank.levels import Level
@@ -80,7 +80,7 @@ def item_form(item_type: str = Form(""), appraisal_point_id: str = Form(""), ste
     text-entry items ``accepted`` lines, extended items ``max_points`` and ``rubric`` lines."""
     chosen = [tf_key] if tf_key else []
     return ItemForm(item_type=item_type, appraisal_point_id=appraisal_point_id, stem=stem,
-                    options=dict(zip(OPTION_IDS, (option_A, option_B, option_C, option_D, option_E))),
+                    options=dict(zip(OPTION_IDS, (option_A, option_B, option_C, option_D, option_E), strict=False)),
                     key=chosen if item_type == ItemType.truefalse else list(key), difficulty=difficulty.strip(),
                     explanation=explanation, scoring_mode=scoring_mode, accepted=accepted, matching=matching,
                     max_points=max_points.strip(), rubric=rubric)
@@ -93,7 +93,7 @@ def _scoring(form: ItemForm, unparsed: dict[str, str]) -> tuple[list[str], dict 
         return answers, {name: name in form.matching for name in items.TEXT_MATCHING}
     if form.item_type == ItemType.extended:
         levels = []
-        for number, line in enumerate(form.rubric.splitlines(), start=1):
+        for _number, line in enumerate(form.rubric.splitlines(), start=1):
             if not line.strip():
                 continue
             points, _, description = line.partition(":")
@@ -224,6 +224,8 @@ def _item_page(request: Request, db: Session, item_id: int, form: ItemForm | Non
                              and c != workflow.Command.revise],
                    is_author=user.username in workflow.authors_of(db, item),
                    reviews=workflow.history(db, item_id), diffs=_diffs(versions))
+    calibration = quality.latest_calibration(db, item_id)
+    context.update(calibration=calibration, curves=quality.curves_svg(calibration) if calibration else None)
     return render(request, "examiner/item.html", context, status_code=status_code)
 
 
@@ -252,7 +254,7 @@ def edit(request: Request, item_id: int, form: ItemForm = Depends(item_form), db
 def _diffs(versions: list[ItemVersion]) -> dict[int, object]:
     """Each version's changes against the one before it, keyed by the newer version number."""
     ordered = sorted(versions, key=lambda v: v.version_no)
-    return {new.version_no: version_diff(old, new) for old, new in zip(ordered, ordered[1:])}
+    return {new.version_no: version_diff(old, new) for old, new in zip(ordered, ordered[1:], strict=False)}
 
 
 # ---- the review workflow --------------------------------------------------------------
