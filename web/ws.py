@@ -54,6 +54,7 @@ MAX_ERRORS = 20  # refused messages per connection before it is closed
 MAX_EVENTS_PER_MINUTE = 120
 HEARTBEAT_SECONDS = 10
 ROSTER_REFRESH_SECONDS = 10
+BATCH_SECONDS = 0.05  # row changes arriving this close together go out in one frame
 
 
 class CloseCode(IntEnum):
@@ -390,15 +391,25 @@ async def _watch_room(websocket: WebSocket, exam_session_id: int) -> None:
                     getter.cancel()  # quiet room: refresh the whole table (time left, presence)
                     await websocket.send_text(await render.table(exam_session_id))
                     continue
-                message = getter.result()
-                if message.get("type") == "row":
-                    await websocket.send_text(await render.row(int(message["sitting"])))
-                elif message.get("type") == "table":
+                sittings, whole = await _batch(subscription, getter.result())
+                if whole:
                     await websocket.send_text(await render.table(exam_session_id))
+                elif sittings:
+                    await websocket.send_text(await render.rows(sorted(sittings)))
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+
+async def _batch(subscription, first: dict[str, Any]) -> tuple[set[int], bool]:
+    """Collect what else arrives within ``BATCH_SECONDS``: one render per changed row, not per event."""
+    messages = [first]
+    await asyncio.sleep(BATCH_SECONDS)
+    while not subscription.queue.empty():
+        messages.append(subscription.queue.get_nowait())
+    sittings = {int(m["sitting"]) for m in messages if m.get("type") == "row" and isinstance(m.get("sitting"), int)}
+    return sittings, any(m.get("type") == "table" for m in messages)
 
 
 async def _drain_supervisor_frames(websocket: WebSocket) -> None:
@@ -418,11 +429,11 @@ class RowRenderer:
         self.ws = websocket
         self.context = {"locale": locale, **gettext_callables(locale)}
 
-    async def row(self, sitting_id: int) -> str:
+    async def rows(self, sitting_ids: list[int]) -> str:
         now = self.ws.app.state.clock()
-        line = await _db(self.ws, lambda db: administration.roster_line(db, sitting_id, now))
-        return templates.get_template("supervisor/_row.html").render(
-            {**self.context, "line": line, "oob": True, "now": now})
+        lines = await _db(self.ws, lambda db: [administration.roster_line(db, i, now) for i in sitting_ids])
+        template = templates.get_template("supervisor/_row.html")
+        return "".join(template.render({**self.context, "line": line, "oob": True, "now": now}) for line in lines)
 
     async def table(self, exam_session_id: int) -> str:
         now = self.ws.app.state.clock()

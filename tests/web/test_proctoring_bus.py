@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -37,12 +38,19 @@ async def _exercise(make_bus, make_second=None):
             await other.close()
 
 
+def run_async(coro):
+    """asyncio.run in a thread of its own: Playwright's sync API (tests/e2e, session-scoped)
+    may keep an event loop running in the main thread of the same pytest process."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 class TestInProcessBus:
     def test_delivers_to_every_subscriber_of_the_channel_only(self):
         async def make():
             return InProcessBus()
 
-        asyncio.run(_exercise(make))
+        run_async(_exercise(make))
 
     def test_unsubscribed_queue_gets_nothing(self):
         async def run():
@@ -52,13 +60,13 @@ class TestInProcessBus:
             await bus.publish("sitting:1", {"type": "x"})
             assert subscription.queue.empty()
 
-        asyncio.run(run())
+        run_async(run())
 
 
 class TestRedisBus:
     def test_two_bus_instances_share_a_channel(self):
         """Two instances stand for two workers: a message published by one reaches both."""
-        asyncio.run(_exercise(_redis_bus, _redis_bus))
+        run_async(_exercise(_redis_bus, _redis_bus))
 
 
 class TestSubscription:
@@ -70,7 +78,7 @@ class TestSubscription:
             assert subscription.queue.qsize() == QUEUE_LIMIT
             assert (await subscription.get()) == {"n": 3}
 
-        asyncio.run(run())
+        run_async(run())
 
 
 @pytest.mark.parametrize("channel", ["sitting:1"])

@@ -8,6 +8,7 @@ acknowledged answer stored.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import re
 import time
@@ -21,6 +22,13 @@ from engine.models import CandidateSession, CandidateSessionStatus, ExamSession,
 from tests.conftest import REDIS_URL, unavailable
 from tests.e2e.liveserver import LiveServer, login
 from web.db import make_engine
+
+def run_async(coro):
+    """asyncio.run in a thread of its own: Playwright's sync API (tests/e2e, session-scoped)
+    may keep an event loop running in the main thread of the same pytest process."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 pytestmark = pytest.mark.slow
 EVENT_BOUND_S = 1.0  # generous bound for a live event across workers on loopback
@@ -130,7 +138,7 @@ def test_two_workers_share_live_events_and_survive_a_kill(workers):
                 measured["after"] = json.loads(await socket.recv())
         return measured
 
-    measured = asyncio.run(scenario())
+    measured = run_async(scenario())
     for key in ("presence_s", "event_s", "command_s"):
         assert measured[key] < EVENT_BOUND_S, f"{key} took {measured[key]:.3f}s"
     after = measured["after"]
