@@ -16,6 +16,12 @@ from tests.engine.certification.helpers import ACTOR, configure_numbering, with_
 PRIVATE = ("张伟", "19900315", "济南市职业技能评价中心", "candidate-demo", "82.5", "proxy")
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Assertions read the English UI (zh_CN is the default locale)."""
+    client.cookies.set("skillcert_locale", "en")
+
+
 @pytest.fixture
 def issued(db_engine, demo):
     with Session(db_engine, expire_on_commit=False) as session:
