@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from engine import audit
@@ -178,7 +179,11 @@ def issue(session: Session, candidate_session_id: int, actor: str, today: date) 
                               occupation_name=occupation.name, level=found.definition.level, issued_on=today,
                               issued_by=actor)
     session.add(certificate)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent issue for the same sitting committed first
+        raise DuplicateError(N_("a certificate was issued for this sitting at the same time"),
+                             "candidate_session") from None
     audit.record(session, actor, "certificate.issued", "certificate", certificate.id,
                  {"number": number, "candidate_session": found.sitting.id,
                   "scores": {p.value: s.score for p, s in found.scores.items()}})

@@ -210,3 +210,30 @@ class TestConcurrency:
         assert sorted(number[-6:] for number in numbers) == ["000001", "000002", "000003"]
         with Session(db_engine) as session:
             assert audit.verify(session).ok
+
+    def test_two_concurrent_issues_for_one_sitting_give_one_certificate(self, db_engine, demo):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        with Session(db_engine, expire_on_commit=False) as setup:
+            configure_numbering(setup)
+            sitting_id = with_scores(setup, "candidate", 90, 90).id
+            setup.commit()
+        barrier = threading.Barrier(2)
+
+        def issue(_: int) -> str:
+            with Session(db_engine, expire_on_commit=False) as session:
+                barrier.wait()
+                try:
+                    number = service.issue(session, sitting_id, ACTOR, TODAY).number
+                except DuplicateError:
+                    session.rollback()
+                    return "refused"
+                session.commit()
+                return number
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = sorted(pool.map(issue, range(2)))
+        assert outcomes == ["S370137000001264000001", "refused"]
+        with Session(db_engine) as session:
+            assert certificate_count(session) == 1 and audit.verify(session).ok
