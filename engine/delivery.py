@@ -143,9 +143,18 @@ def is_overdue(sitting: CandidateSession, now: datetime) -> bool:
             and now >= sitting.deadline)
 
 
+def lock_sitting(session: Session, sitting: CandidateSession) -> None:
+    """Re-read the sitting under a row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serializes writers), so the deadline sweeper and a request never both finish it."""
+    session.refresh(sitting, with_for_update=True)
+
+
 def settle_if_overdue(session: Session, sitting: CandidateSession, now: datetime) -> bool:
     """Submit an overdue sitting on the server's authority; True when it did."""
     if not is_overdue(sitting, now):
+        return False
+    lock_sitting(session, sitting)
+    if not is_overdue(sitting, now):  # someone else finished it meanwhile
         return False
     _finish(session, sitting, actor="system", now=now, command=Command.expire, reason="deadline")
     return True
@@ -289,7 +298,11 @@ def _saved(session: Session, sitting: CandidateSession, actor: str, action: str,
 
 
 def submit(session: Session, sitting: CandidateSession, actor: str, now: datetime) -> Result:
+    """Hand in the sitting; a second submission (another tab, a retry) returns the same result."""
     if settle_if_overdue(session, sitting, now):
+        return result_of(session, sitting)
+    lock_sitting(session, sitting)
+    if sitting.status == CandidateSessionStatus.submitted:
         return result_of(session, sitting)
     return _finish(session, sitting, actor=actor, now=now, command=Command.submit, reason="candidate")
 

@@ -79,3 +79,39 @@ class TestCandidateSitting:
         (sitting,) = _rows(db_engine, CandidateSession, id=sitting_id)
         assert sitting.status == CandidateSessionStatus.submitted and sitting.submit_reason == "deadline"
         assert _rows(db_engine, AuditEntry, action="response.refused")
+
+
+class TestConcurrentFinish:
+    def test_sweeper_and_request_racing_at_the_deadline_give_one_result(self, visitor, demo, db_engine, clock, app):
+        """The request settles the sitting while the sweeper runs at the same moment: one result."""
+        import threading
+
+        from web.app import _sweep_once
+
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        clock.advance(minutes=31)
+        errors = []
+
+        def sweep():
+            try:
+                _sweep_once(app)
+            except Exception as exc:  # noqa: BLE001 — any failure is the bug under test
+                errors.append(exc)
+
+        sweepers = [threading.Thread(target=sweep) for _ in range(3)]
+        for thread in sweepers:
+            thread.start()
+        page = visitor.get(f"/candidate/sessions/{sitting_id}/result")
+        for thread in sweepers:
+            thread.join()
+        assert page.status_code == 200 and errors == []
+        assert len(_rows(db_engine, Result, candidate_session_id=sitting_id)) == 1
+
+    def test_double_submission_returns_the_same_result(self, visitor, demo, db_engine):
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        first = visitor.post(f"/candidate/sessions/{sitting_id}/submit")
+        second = visitor.post(f"/candidate/sessions/{sitting_id}/submit")
+        assert first.status_code == second.status_code == 303
+        assert len(_rows(db_engine, Result, candidate_session_id=sitting_id)) == 1
