@@ -10,6 +10,7 @@ worker's peak resident memory.
     .venv/bin/python bench/calibration.py            # the full sets of issue 3
     .venv/bin/python bench/calibration.py --quick    # smaller sets, a minute or two
     .venv/bin/python bench/calibration.py --sets 2pl-20k grm-5k --tools skillcert mirt
+    .venv/bin/python bench/calibration.py --only sparse-2pl-20k --tools skillcert mirt --repeat 7
 
 Peers are skipped where they cannot run: girth and mirt need a dense persons × items
 array, which is not built for the 200,000 × 2,000 sparse set.
@@ -143,7 +144,7 @@ def worker(tool: str, name: str, quick: bool) -> dict:
     except Exception as exc:  # a peer failing is a result, not a crash of the bench
         row["error"] = f"{type(exc).__name__}: {exc}"[:160]
     else:
-        row.update(seconds=round(elapsed, 2), loglik=round(marginal_loglik(data, est), 1),
+        row.update(seconds=round(elapsed, 3), loglik=round(marginal_loglik(data, est), 1),
                    rmse_a=round(_rmse(est.a, truth.a), 4), rmse_b=round(_rmse(est.b, truth.b), 4))
     row["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return row
@@ -160,32 +161,60 @@ def _rmse(x, y) -> float:
 # ---------------------------------------------------------------------------------------
 
 
-def run_all(sets, tools, quick: bool, timeout: float) -> list[dict]:
+def run_one(tool: str, name: str, quick: bool, timeout: float) -> dict:
+    cmd = [sys.executable, __file__, "--worker", tool, name]
+    cmd += ["--quick"] if quick else []
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if out.stdout.strip():
+            return json.loads(out.stdout.strip().splitlines()[-1])
+        tail = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
+        return {"tool": tool, "set": name, "error": tail[:160]}
+    except subprocess.TimeoutExpired:
+        return {"tool": tool, "set": name, "error": f"timeout after {timeout:.0f} s"}
+
+
+def run_all(sets, tools, quick: bool, timeout: float, repeat: int = 1) -> list[dict]:
+    """Fit every (set, tool); with ``repeat`` > 1 the tools alternate within each round
+    (ours, peer, ours, peer, …) so that a loaded machine slows all of them alike, and
+    the row reported per pair is the one with the median wall time."""
     rows = []
     for name in sets:
+        runs: dict[str, list[dict]] = {tool: [] for tool in tools}
+        for rep in range(repeat):
+            for tool in tools:
+                row = run_one(tool, name, quick, timeout)
+                runs[tool].append(row)
+                if repeat > 1:
+                    print(f"  round {rep + 1}/{repeat}: " + _format(row), flush=True)
         for tool in tools:
-            cmd = [sys.executable, __file__, "--worker", tool, name]
-            cmd += ["--quick"] if quick else []
-            try:
-                out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-                if out.stdout.strip():
-                    row = json.loads(out.stdout.strip().splitlines()[-1])
-                else:
-                    tail = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
-                    row = {"tool": tool, "set": name, "error": tail[:160]}
-            except subprocess.TimeoutExpired:
-                row = {"tool": tool, "set": name, "error": f"timeout after {timeout:.0f} s"}
+            row = _median_row(runs[tool])
             rows.append(row)
             print(_format(row), flush=True)
     return rows
+
+
+def _median_row(runs: list[dict]) -> dict:
+    ok = sorted((r for r in runs if "error" not in r), key=lambda r: r["seconds"])
+    if not ok:
+        return runs[-1]
+    row = dict(ok[(len(ok) - 1) // 2])  # lower median: an actual run's row
+    if len(runs) > 1:
+        row["runs"] = len(ok)
+        row["all_seconds"] = [r["seconds"] for r in runs if "error" not in r]
+        row["seconds"] = round(float(np.median([r["seconds"] for r in ok])), 3)
+    return row
 
 
 def _format(row: dict) -> str:
     head = f"{row['set']:<16} {row['tool']:<10}"
     if "error" in row:
         return f"{head} {row['error']}"
-    return (f"{head} {row['seconds']:>8.2f} s  loglik {row['loglik']:>14.1f}  "
+    text = (f"{head} {row['seconds']:>8.3f} s  loglik {row['loglik']:>14.1f}  "
             f"RMSE a {row['rmse_a']:.4f}  b {row['rmse_b']:.4f}  peak {row['peak_mb']:>6} MB")
+    if "runs" in row:
+        text += f"  (median of {row['runs']})"
+    return text
 
 
 def main(argv=None) -> None:
@@ -193,6 +222,9 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="smaller data sets")
     ap.add_argument("--sets", nargs="*", default=list(SETS))
     ap.add_argument("--tools", nargs="*", default=list(TOOLS))
+    ap.add_argument("--only", metavar="SET", help="shorthand for --sets SET")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="fits per (set, tool), tools interleaved; the median is reported")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per fit")
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
     ap.add_argument("--worker", nargs=2, metavar=("TOOL", "SET"), help=argparse.SUPPRESS)
@@ -201,7 +233,11 @@ def main(argv=None) -> None:
         print(json.dumps(worker(args.worker[0], args.worker[1], args.quick)))
         return
     print(f"{'set':<16} {'tool':<10} {'wall':>10}   (loglik at the estimates, same grid)")
-    rows = run_all(args.sets, args.tools, args.quick, args.timeout)
+    sets = [args.only] if args.only else args.sets
+    unknown = [s for s in sets if s not in SETS]
+    if unknown:
+        ap.error(f"unknown set {unknown[0]!r}; choose from {', '.join(SETS)}")
+    rows = run_all(sets, args.tools, args.quick, args.timeout, max(args.repeat, 1))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
