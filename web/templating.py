@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from itembank.levels import LEVEL_NAMES_EN, LEVEL_NAMES_ZH
+from itembank.sanitize import clean_html
 from web.auth import CSRF_HEADER, csrf_token
 from web.i18n import LOCALE_LABELS
 
@@ -17,6 +18,8 @@ templates = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
+# Item text is stored sanitized; ``rich`` sanitizes again at render time before ``|safe``.
+templates.env.globals["rich"] = clean_html
 
 
 def _level_name(request: Request, level: str) -> str:

@@ -115,3 +115,26 @@ class TestConcurrentFinish:
         second = visitor.post(f"/candidate/sessions/{sitting_id}/submit")
         assert first.status_code == second.status_code == 303
         assert len(_rows(db_engine, Result, candidate_session_id=sitting_id)) == 1
+
+
+class TestRichText:
+    def test_stem_with_markup_characters_is_shown_once_escaped_and_scripts_never_run(self, visitor, demo, db_engine):
+        """Stems are stored sanitized; the candidate sees `<` and `&` as text and no script survives."""
+        from itembank.models import ItemVersion
+        from itembank.sanitize import clean_html
+
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        with Session(db_engine) as session:
+            from engine.models import SessionItem
+
+            line = session.exec(select(SessionItem).where(SessionItem.candidate_session_id == sitting_id,
+                                                          SessionItem.position == 1)).one()
+            version = session.get(ItemVersion, line.item_version_id)
+            stem = clean_html('当 U < 36 V & I > 0 时<script>alert(1)</script><b>注意</b>')
+            session.execute(ItemVersion.__table__.update().where(ItemVersion.__table__.c.id == version.id)
+                            .values(stem=stem))
+            session.commit()
+        page = visitor.get(f"/candidate/sessions/{sitting_id}/items/1").text
+        assert "当 U &lt; 36 V &amp; I &gt; 0 时" in page and "<b>注意</b>" in page
+        assert "&amp;lt;" not in page and "<script>alert" not in page
