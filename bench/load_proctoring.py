@@ -404,6 +404,9 @@ def main() -> None:
                 name = ("postgresql" if args.postgres else "sqlite") + ("+redis" if args.redis else "")
                 stats = asyncio.run(run_skillcert(server.live.url, people, options, args))
                 result = report(f"skillcert {name}", stats, args.duration)
+                server.live.stop()  # drain and stop before reading the database back
+                if stats.errors and os.environ.get("BENCH_KEEP_LOG"):
+                    Path(os.environ["BENCH_KEEP_LOG"]).write_text(server.live.log_path.read_text(errors="replace"))
                 result["lost_answers"] = lost_answers(database_url, stats)
                 result["acknowledged_positions"] = len(stats.acked)
                 print(json.dumps({"lost_answers": result["lost_answers"],

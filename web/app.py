@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -18,10 +19,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from engine import delivery
 from itembank.timeutil import utcnow
 from web import errors, ws
-from web.auth import LoginThrottle, authorize
+from web.auth import LoginThrottle, authorize, signed_in_user
 from web.bus import make_bus
 from web.db import make_engine
-from web.deps import load_user
+from web.deps import get_db, load_user
 from web.i18n import gettext_callables, locale_of
 from web.routes import admin, auth, candidate, certificates, examiner, supervisor, verify
 from web.settings import Settings, get_settings
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
 
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
+    app.dependency_overrides[get_db] = _request_session
+    app.dependency_overrides[load_user] = _load_user
     errors.install(app)
     for module in (auth, candidate, examiner, supervisor, admin, certificates, verify):
         app.include_router(module.router)
@@ -64,6 +67,36 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.router.routes.extend(ws.router.routes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+async def _request_session(request: Request) -> AsyncIterator[Session]:
+    """``web.deps.get_db``, closed on the event loop instead of in a worker thread.
+
+    A route that reads after its commit holds SQLite's write lock until the session
+    closes; closing here releases it without waiting for a free worker thread, which under
+    a start storm are all busy waiting for that very lock (see ``_load_user``).
+    """
+    with Session(request.app.state.db, expire_on_commit=False) as session:
+        request.state.db = session
+        yield session
+
+
+async def _load_user(request: Request) -> None:
+    """``web.deps.load_user`` in a short unit of work of its own.
+
+    With SQLite every transaction takes the write lock at its first statement (BEGIN
+    IMMEDIATE). Looking the user up in the request's session would take the lock in the
+    dependency's worker thread and keep it until the route runs in another one; with every
+    worker busy waiting for that lock, the route never gets a thread (seen as a total stall
+    under a start storm of a few hundred candidates). Here the lock is released before the
+    route starts, and the route takes it in the thread that will finish the work.
+    """
+
+    def lookup():
+        with Session(request.app.state.db, expire_on_commit=False) as session:
+            return signed_in_user(request, session)
+
+    request.state.user = await anyio.to_thread.run_sync(lookup)
 
 
 @contextlib.asynccontextmanager
