@@ -74,6 +74,10 @@ class ResponseDesign:
         if dense:
             mat = np.zeros(shape, dtype=self.dtype)
             mat[rows, cols] = 1.0
+            # OpenBLAS threads each product itself: one call for L (row blocks in a
+            # thread pool would oversubscribe the cores), and the person blocks of Indᵀ W
+            # one after the other (the float64 sum of block partials is kept as it was).
+            self.blocks_l = [mat]
             self.blocks = _dense_row_blocks(mat, _N_THREADS)
             self.blocks_t = [b.T for b in self.blocks]
             self.stack_t = False
@@ -85,7 +89,7 @@ class ResponseDesign:
             # (items · K) × nodes result, where a CSR copy of Indᵀ gathers W's rows at
             # random (3–4× slower, cache-bound). It is memory-bound, so threads gain
             # little; one block also keeps the summation order (persons ascending).
-            self.blocks = _row_blocks(mat, _N_THREADS)
+            self.blocks = self.blocks_l = _row_blocks(mat, _N_THREADS)
             self.blocks_t = [mat.T]
             self.stack_t = True
         self._edges = np.cumsum([0] + [b.shape[0] for b in self.blocks])
@@ -103,7 +107,7 @@ class ResponseDesign:
             return self._product(self.blocks_t, weights)
         w = np.ascontiguousarray(weights, dtype=self.dtype)
         pieces = [w[a:b] for a, b in zip(self._edges[:-1], self._edges[1:])]
-        parts = list(_pool().map(lambda bw: bw[0] @ bw[1], zip(self.blocks_t, pieces)))
+        parts = [b @ piece for b, piece in zip(self.blocks_t, pieces)]
         return np.sum(parts, axis=0, dtype=np.float64)
 
     def loglik(self, logp: np.ndarray) -> np.ndarray:
@@ -111,9 +115,9 @@ class ResponseDesign:
         q = logp.shape[0]
         if not self.complete:
             table = logp.transpose(1, 2, 0).reshape(self.n_items * self.k, q)
-            return self._product(self.blocks, table)
+            return self._product(self.blocks_l, table)
         diff = (logp[:, :, 1:] - logp[:, :, :1]).transpose(1, 2, 0).reshape(-1, q)
-        out = self._product(self.blocks, diff)
+        out = self._product(self.blocks_l, diff)
         out += logp[:, :, 0].sum(axis=1)
         return out
 
