@@ -6,8 +6,9 @@ person at every node is ``L = Ind @ B`` (shape persons × nodes). ``Ind`` is CSR
 the items are dichotomous and the data nearly complete (then a dense BLAS product is
 faster), so for sparse data time and memory scale with the observed responses and no
 persons × items matrix is ever formed. Expected counts of the M-step are the transposed
-product ``Ind.T @ W``. Products run on row blocks in a small thread pool (scipy's sparse
-kernels and BLAS release the GIL).
+product ``Ind.T @ W`` (for CSR ``Ind``, by its CSC view). Sparse ``L`` runs on row blocks
+in a small thread pool (scipy's sparse kernels release the GIL); dense products are
+single OpenBLAS calls, which thread themselves.
 
 For complete data (everyone answered every item) :class:`ResponseDesign` drops the
 category-0 columns: ``L = X @ (log P_k − log P_0) + Σ_j log P_j0`` and the category-0
