@@ -28,7 +28,6 @@ import math
 import os
 import random
 import re
-import statistics
 import sys
 import time
 import uuid
@@ -145,7 +144,7 @@ class Server:
 
         self.live = Configured(data_dir, database_url=database_url)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.live.prepare()
         return self
 
@@ -319,7 +318,7 @@ async def run_skillcert(base: str, people, options, args) -> Stats:
         watchers[room].append(pending)
         sup_tasks.append(asyncio.create_task(supervisor(base, room, until, stats, pending)))
     tasks = [candidate(base, user, sitting, room, options, start, until, (steady_from, until), stats, watchers)
-             for (user, sitting, room), start in zip(people, starts)]
+             for (user, sitting, room), start in zip(people, starts, strict=False)]
     await asyncio.gather(*tasks)
     await asyncio.gather(*sup_tasks)
     stats.window_seconds = args.duration  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ from engine import audit, delivery
 from engine.accounts import create_user
 from engine.errors import N_, DuplicateError, InvalidInputError, NotFoundError
 from engine.identity import parse_resident_id
-from engine.proctoring import service as proctoring
 from engine.models import (
     Candidate,
     CandidateSession,
@@ -25,6 +24,7 @@ from engine.models import (
     TestCenter,
     User,
 )
+from engine.proctoring import service as proctoring
 
 
 def _required(value: str, field: str, limit: int = 200) -> str:

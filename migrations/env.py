@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import engine.models  # noqa: F401  (registers tables)
 import engine.certification.models  # noqa: F401
+import engine.models  # noqa: F401  (registers tables)
 import itembank.models  # noqa: F401
 from web.db import make_engine
 from web.settings import get_settings

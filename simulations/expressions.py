@@ -400,7 +400,7 @@ class _Checker:
     def visit_Compare(self, node: ast.Compare) -> Node:
         parts: list[Node] = []
         left = self.check(node.left)
-        for op_node, right_ast in zip(node.ops, node.comparators):
+        for op_node, right_ast in zip(node.ops, node.comparators, strict=False):
             op = _COMPARE_OPS.get(type(op_node))
             if op is None:
                 raise self.fail(ExpressionSyntaxError, "'in'/'is' not allowed; use ==", node)

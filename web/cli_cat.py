@@ -12,7 +12,6 @@ import json
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -65,18 +64,18 @@ def _abilities(spec: str, n: int, rng: np.random.Generator, mean: float, sd: flo
 
 def simulate_cat(
     bank: Path = typer.Option(..., "--bank", help="PARAMS.json"),
-    blueprint: Optional[Path] = typer.Option(None, "--blueprint", help="BLUEPRINT.json"),
+    blueprint: Path | None = typer.Option(None, "--blueprint", help="BLUEPRINT.json"),
     examinees: int = typer.Option(1000, "--examinees", min=1),
     theta: str = typer.Option("normal", "--theta", help="normal | uniform | FILE"),
     min_length: int = typer.Option(30, "--min-length", min=1),
     max_length: int = typer.Option(30, "--max-length", min=1),
-    se_stop: Optional[float] = typer.Option(None, "--se-stop"),
+    se_stop: float | None = typer.Option(None, "--se-stop"),
     selection: str = typer.Option("mfi", "--selection", help="mfi | kl | astrat"),
     exposure: str = typer.Option("none", "--exposure",
                                  help="none | randomesque:K | sympson-hetter:RMAX"),
     estimator: str = typer.Option("eap", "--estimator", help="eap | map | ml | wle"),
     random_start: int = typer.Option(0, "--random-start", min=0),
-    cut: Optional[float] = typer.Option(None, "--cut", help="cut θ for classification"),
+    cut: float | None = typer.Option(None, "--cut", help="cut θ for classification"),
     classification: str = typer.Option("none", "--classification",
                                        help="none | sprt | ci (needs --cut)"),
     alpha: float = typer.Option(0.05, "--alpha", help="SPRT/CI error rate (false pass)"),
@@ -135,9 +134,9 @@ def assemble(
     bank: Path = typer.Option(..., "--bank", help="PARAMS.json"),
     blueprint: Path = typer.Option(..., "--blueprint", help="BLUEPRINT.json"),
     forms: int = typer.Option(2, "--forms", min=1),
-    length: Optional[int] = typer.Option(None, "--length", help="default: blueprint length"),
-    max_overlap: Optional[int] = typer.Option(None, "--max-overlap"),
-    cut: Optional[float] = typer.Option(None, "--cut", help="default: blueprint cut_theta or 0"),
+    length: int | None = typer.Option(None, "--length", help="default: blueprint length"),
+    max_overlap: int | None = typer.Option(None, "--max-overlap"),
+    cut: float | None = typer.Option(None, "--cut", help="default: blueprint cut_theta or 0"),
     time_limit: float = typer.Option(60.0, "--time-limit"),
     out: Path = typer.Option(..., "--out", help="FORMS.json"),
 ) -> None:
@@ -155,7 +154,7 @@ def assemble(
                           "points": float(result.points[k]),
                           "decision_quality": _quality(items, ids, result.cut_theta, population),
                           "information": {f"{t:g}": float(v) for t, v in
-                                          zip(thetas, result.target_information[k])}}
+                                          zip(thetas, result.target_information[k], strict=False)}}
                          for k, ids in enumerate(result.forms)],
                "overlap": result.overlap.tolist(), "solve_seconds": result.solve_seconds}
         out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -14,7 +14,6 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -74,7 +73,7 @@ def _parse_priors(priors: list[str]) -> PriorSet | None:
         raise IRTError(f"--prior: {exc}") from None
 
 
-def _write_csv(rows: list[list], header: list[str], out: Optional[Path]) -> None:
+def _write_csv(rows: list[list], header: list[str], out: Path | None) -> None:
     fh = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout
     try:
         writer = csv.writer(fh, lineterminator="\n")
@@ -100,10 +99,10 @@ def calibrate_cmd(
     se: bool = typer.Option(False, "--se", help="standard errors (Oakes observed information)"),
     se_method: str = typer.Option("oakes", "--se-method", help="oakes or xpd (cross-product, "
                                   "for very large banks)"),
-    fixed: Optional[Path] = typer.Option(None, "--fixed", help="ANCHORS.json: items held fixed"),
+    fixed: Path | None = typer.Option(None, "--fixed", help="ANCHORS.json: items held fixed"),
     prior: list[str] = typer.Option([], "--prior", help="a=lognormal(0,0.5), d=normal(0,2), "
                                     "c=beta(5,17) or none"),
-    report: Optional[Path] = typer.Option(None, "--report", help="REPORT.html to write"),
+    report: Path | None = typer.Option(None, "--report", help="REPORT.html to write"),
     max_cycles: int = typer.Option(2000, help="cap on EM cycles"),
     tol: float = typer.Option(1e-4, help="convergence threshold on parameter change"),
 ) -> None:
@@ -138,7 +137,7 @@ def score_cmd(
     responses: Path = typer.Argument(..., help="RESPONSES.csv"),
     params: Path = typer.Option(..., "--params", help="PARAMS.json"),
     method: str = typer.Option("eap", help="eap|map|ml|wle|eapsum"),
-    out: Optional[Path] = typer.Option(None, "--out", help="SCORES.csv (stdout if omitted)"),
+    out: Path | None = typer.Option(None, "--out", help="SCORES.csv (stdout if omitted)"),
 ) -> None:
     """Score persons (person_id,theta,se) or write the summed-score table (sum,theta,se)."""
     with _clear_errors():
@@ -149,18 +148,18 @@ def score_cmd(
         if method == "eapsum":
             table = sum_score_table(bank.subset(bank.index(data.item_ids)), pop)
             rows = [[int(s), _num(t), _num(e)]
-                    for s, t, e in zip(table.sums, table.theta, table.se)]
+                    for s, t, e in zip(table.sums, table.theta, table.se, strict=False)]
             _write_csv(rows, ["sum", "theta", "se"], out)
             return
         res = score_persons(data, bank, pop, ScoringOptions(method=method))
-        rows = [[p, _num(t), _num(e)] for p, t, e in zip(res.person_ids, res.theta, res.se)]
+        rows = [[p, _num(t), _num(e)] for p, t, e in zip(res.person_ids, res.theta, res.se, strict=False)]
         _write_csv(rows, ["person_id", "theta", "se"], out)
 
 
 def itemfit_cmd(
     responses: Path = typer.Argument(..., help="RESPONSES.csv"),
     params: Path = typer.Option(..., "--params", help="PARAMS.json"),
-    out: Optional[Path] = typer.Option(None, "--out", help="FIT.csv (stdout if omitted)"),
+    out: Path | None = typer.Option(None, "--out", help="FIT.csv (stdout if omitted)"),
 ) -> None:
     """Orlando–Thissen S-X² item fit: CSV item,s_x2,df,p."""
     with _clear_errors():
@@ -168,15 +167,15 @@ def itemfit_cmd(
         data = read_responses_csv(responses)
         fit = s_x2(data, bank, pop)
         rows = [[i, _num(s), int(d), _num(p)] for i, s, d, p in
-                zip(fit.item_ids, fit.s_x2, fit.df, fit.p)]
+                zip(fit.item_ids, fit.s_x2, fit.df, fit.p, strict=False)]
         _write_csv(rows, ["item", "s_x2", "df", "p"], out)
 
 
 def dif_cmd(
     responses: Path = typer.Argument(..., help="RESPONSES.csv with a group column"),
     group: str = typer.Option(..., "--group", help="column holding the two group labels"),
-    reference: Optional[str] = typer.Option(None, help="reference group label"),
-    out: Optional[Path] = typer.Option(None, "--out", help="DIF.csv (stdout if omitted)"),
+    reference: str | None = typer.Option(None, help="reference group label"),
+    out: Path | None = typer.Option(None, "--out", help="DIF.csv (stdout if omitted)"),
 ) -> None:
     """Mantel–Haenszel DIF with ETS A/B/C classes: CSV item,alpha_mh,delta_mh,se,chi2,p,ets."""
     with _clear_errors():
@@ -184,7 +183,7 @@ def dif_cmd(
         res = mantel_haenszel(data, groups, reference)
         rows = [[i, _num(a), _num(d), _num(s), _num(c), _num(p), e] for i, a, d, s, c, p, e in
                 zip(res.item_ids, res.alpha, res.delta, res.se_delta, res.chi_square, res.p,
-                    res.ets_class)]
+                    res.ets_class, strict=False)]
         _write_csv(rows, ["item", "alpha_mh", "delta_mh", "se", "chi2", "p", "ets"], out)
 
 
@@ -192,7 +191,7 @@ def link_cmd(
     old: Path = typer.Argument(..., help="PARAMS.json of the base scale"),
     new: Path = typer.Argument(..., help="PARAMS.json to put on the base scale"),
     method: str = typer.Option("stocking-lord", help="mean-mean|mean-sigma|haebara|stocking-lord"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write NEW transformed to this file"),
+    out: Path | None = typer.Option(None, "--out", help="write NEW transformed to this file"),
 ) -> None:
     """Linking constants θ_old = A θ_new + B from the common items (JSON on stdout)."""
     with _clear_errors():
@@ -210,13 +209,13 @@ def link_cmd(
 
 def itemstats_cmd(
     responses: Path = typer.Argument(..., help="RESPONSES.csv"),
-    out: Optional[Path] = typer.Option(None, "--out", help="CSV (stdout if omitted)"),
+    out: Path | None = typer.Option(None, "--out", help="CSV (stdout if omitted)"),
 ) -> None:
     """Classical item statistics: item,n,p_value,point_biserial,alpha_if_deleted."""
     with _clear_errors():
         st = classical_stats(read_responses_csv(responses))
         rows = [[i, int(n), _num(p), _num(r), _num(a)] for i, n, p, r, a in
-                zip(st.item_ids, st.n, st.p_value, st.point_biserial, st.alpha_if_deleted)]
+                zip(st.item_ids, st.n, st.p_value, st.point_biserial, st.alpha_if_deleted, strict=False)]
         _write_csv(rows, ["item", "n", "p_value", "point_biserial", "alpha_if_deleted"], out)
 
 

@@ -221,7 +221,7 @@ class _Model:
                 r.add(xs[members], 1.0, b.min, b.max, b.name, f)
             if bp.points_bounds is not None:
                 r.add(xs, bp.points, bp.points_bounds[0], bp.points_bounds[1], "points", f)
-            for (theta, target), info in zip(self.targets, self.info_targets):
+            for (theta, target), info in zip(self.targets, self.info_targets, strict=False):
                 r.add(xs, info, target, np.inf, f"information@{theta:g}", f)
             for s in bp.enemy_sets:
                 r.add(xs[s], 1.0, 0.0, 1.0, "enemies", f)

@@ -50,7 +50,7 @@ def preview_form(bank: ItemBank, item_ids: list[str], blueprint: Blueprint | Non
         positions = bank.index(item_ids)
         counts = compiled.counts(positions)
         coverage = [{"name": b.name, "count": int(c), "min": b.min, "max": b.max}
-                    for b, c in zip(compiled.bounds, counts)]
+                    for b, c in zip(compiled.bounds, counts, strict=False)]
         violations = compiled.violations(positions)
     acc = cons = None
     if cut_theta is not None:

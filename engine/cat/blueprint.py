@@ -76,7 +76,7 @@ class Blueprint:
     cut_theta: float | None = None
 
     @classmethod
-    def load(cls, path: str | Path) -> "Blueprint":
+    def load(cls, path: str | Path) -> Blueprint:
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -84,7 +84,7 @@ class Blueprint:
         return cls.from_dict(doc)
 
     @classmethod
-    def from_dict(cls, doc: dict) -> "Blueprint":
+    def from_dict(cls, doc: dict) -> Blueprint:
         if not isinstance(doc, dict):
             raise BlueprintError("a blueprint is a JSON object")
         items = doc.get("items") or {}
@@ -113,7 +113,7 @@ class Blueprint:
                 out.append(CategoryBound(attr, str(value), lo, hi))
         return out
 
-    def compile(self, ids: tuple[str, ...], length: int) -> "CompiledBlueprint":
+    def compile(self, ids: tuple[str, ...], length: int) -> CompiledBlueprint:
         """Bind to a bank's item order for tests of ``length`` items."""
         return CompiledBlueprint(self, ids, length)
 
@@ -207,7 +207,7 @@ class CompiledBlueprint:
     def violations(self, items: np.ndarray) -> list[str]:
         """Names of the rules a finished test breaks (empty when it meets the blueprint)."""
         items = np.asarray(items, dtype=np.int64)
-        out = [b.name for b, c in zip(self.bounds, self.counts(items))
+        out = [b.name for b, c in zip(self.bounds, self.counts(items), strict=False)
                if not b.min - 1e-9 <= c <= b.max + 1e-9]
         if self.points_bounds is not None:
             total = self.points[items].sum()
@@ -258,7 +258,7 @@ class CompiledBlueprint:
             member_hi = np.where(self.cell_rows > 0, rem_hi[:, None], np.inf)
             caps = np.minimum(caps, member_hi.min(axis=0))
         parts = []
-        for members, cap in zip(self.cell_members, caps.astype(np.int64)):
+        for members, cap in zip(self.cell_members, caps.astype(np.int64), strict=False):
             if cap <= 0:
                 continue
             vals = criterion[members]

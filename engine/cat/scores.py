@@ -38,7 +38,7 @@ class ScoreScale:
     cut_theta: float
 
     @classmethod
-    def from_reference(cls, reference: ItemBank, cut_theta: float | None = None) -> "ScoreScale":
+    def from_reference(cls, reference: ItemBank, cut_theta: float | None = None) -> ScoreScale:
         """Scale with the given cut, or with the θ at which the expected score is 60%."""
         if cut_theta is None:
             scale = cls(reference, 0.0)

@@ -17,9 +17,9 @@ calibration and never enter the trail the estimators see.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -144,7 +144,7 @@ class SessionRunner:
         chosen = rng.choice(len(pool), size=k, replace=False)
         span = self.engine.stopping.min_length + k
         positions = np.sort(rng.choice(np.arange(1, span + 1), size=k, replace=False))
-        return {int(p): pool[int(c)] for p, c in zip(positions, chosen)}
+        return {int(p): pool[int(c)] for p, c in zip(positions, chosen, strict=False)}
 
     def _advance(self, state: SessionState) -> SessionState:
         """Estimate, then decide the next item (or the end) of ``state``."""

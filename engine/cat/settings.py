@@ -113,7 +113,7 @@ class CATSettings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, doc: dict) -> "CATSettings":
+    def from_dict(cls, doc: dict) -> CATSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(doc) - known)
         if unknown:

@@ -205,7 +205,7 @@ def _by_bins(result: SimulationResult, n_bins: int) -> list[dict]:
     edges = np.linspace(-3.0, 3.0, n_bins + 1)
     edges[0], edges[-1] = -np.inf, np.inf
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
         m = (result.true_theta >= lo) & (result.true_theta < hi)
         if not m.any():
             continue
@@ -222,4 +222,4 @@ def _histogram(rates: np.ndarray) -> list[dict]:
     edges = [0.0, 1e-12, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0 + 1e-9]
     counts, _ = np.histogram(rates, bins=edges)
     return [{"low": lo, "high": min(hi, 1.0), "n_items": int(c)}
-            for lo, hi, c in zip(edges[:-1], edges[1:], counts)]
+            for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=False)]

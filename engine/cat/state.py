@@ -44,7 +44,7 @@ class TrailState:
 
     @classmethod
     def empty(cls, bank: CATBank, n: int, capacity: int,
-              blocked: np.ndarray | None = None) -> "TrailState":
+              blocked: np.ndarray | None = None) -> TrailState:
         q = bank.nodes.size
         blk = np.zeros((n, bank.n_items), dtype=bool) if blocked is None else blocked.copy()
         return cls(items=np.full((n, capacity), -1, dtype=np.int64),
@@ -57,19 +57,19 @@ class TrailState:
     def n(self) -> int:
         return self.length.size
 
-    def copy(self) -> "TrailState":
+    def copy(self) -> TrailState:
         return replace(self, **{k: v.copy() for k, v in vars(self).items()})
 
-    def rows(self, index: np.ndarray) -> "TrailState":
+    def rows(self, index: np.ndarray) -> TrailState:
         """The state of a subset of persons (a copy)."""
         return replace(self, **{k: v[index] for k, v in vars(self).items()})
 
-    def put_rows(self, index: np.ndarray, part: "TrailState") -> None:
+    def put_rows(self, index: np.ndarray, part: TrailState) -> None:
         for k, v in vars(self).items():
             v[index] = getattr(part, k)
 
     def record(self, bank: CATBank, rows: np.ndarray, items: np.ndarray, scores: np.ndarray,
-               seconds: np.ndarray | float = 0.0, enemies: "EnemyIndex | None" = None) -> None:
+               seconds: np.ndarray | float = 0.0, enemies: EnemyIndex | None = None) -> None:
         """Append one scored response to each of the persons ``rows``.
 
         Parameters
@@ -115,6 +115,6 @@ class EnemyIndex:
 
     def block(self, blocked: np.ndarray, rows: np.ndarray, items: np.ndarray) -> None:
         """Mark the enemies of each person's new item as blocked."""
-        for r, j in zip(np.atleast_1d(rows), np.atleast_1d(items)):
+        for r, j in zip(np.atleast_1d(rows), np.atleast_1d(items), strict=False):
             if self.partners[j].size:
                 blocked[r, self.partners[j]] = True

@@ -67,9 +67,7 @@ def _clean_detail(detail: object) -> dict[str, Any]:
     for key, value in detail.items():
         if not isinstance(key, str) or len(key) > 40:
             raise InvalidInputError(N_("event detail has an invalid field name"), "detail")
-        if isinstance(value, bool) or value is None or (isinstance(value, (int, float)) and abs(value) < 2**53):
-            clean[key] = value
-        elif isinstance(value, str) and len(value) <= MAX_DETAIL_TEXT:
+        if isinstance(value, bool) or value is None or (isinstance(value, (int, float)) and abs(value) < 2**53) or isinstance(value, str) and len(value) <= MAX_DETAIL_TEXT:
             clean[key] = value
         else:
             raise InvalidInputError(N_("event detail field '%(name)s' is not a short text or number"), "detail",

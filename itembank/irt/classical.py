@@ -69,7 +69,7 @@ def option_counts(data: ResponseData) -> list[dict]:
     out = []
     for j in range(data.n_items):
         values, counts = np.unique(raw[data.items == j], return_counts=True)
-        row = {int(v): int(c) for v, c in zip(values, counts)}
+        row = {int(v): int(c) for v, c in zip(values, counts, strict=False)}
         row["missing"] = int(data.n_persons - counts.sum())
         out.append(row)
     return out

@@ -12,9 +12,9 @@ the raw values are kept so that expected scores stay in raw units.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -149,7 +149,7 @@ class ResponseData:
             self._cache[key] = mat
         return self._cache[key]
 
-    def subset_persons(self, mask: np.ndarray) -> "ResponseData":
+    def subset_persons(self, mask: np.ndarray) -> ResponseData:
         """Data restricted to persons where ``mask`` (n_persons,) is true (categories kept)."""
         keep = np.flatnonzero(mask)
         new_index = np.full(self.n_persons, -1)
@@ -159,7 +159,7 @@ class ResponseData:
                             keep.size, self.n_items, self.item_ids,
                             tuple(self.person_ids[i] for i in keep), self.categories)
 
-    def subset_items(self, index: Sequence[int]) -> "ResponseData":
+    def subset_items(self, index: Sequence[int]) -> ResponseData:
         """Data restricted to the given item positions (in that order)."""
         index = np.asarray(index, dtype=int)
         new_index = np.full(self.n_items, -1)

@@ -60,8 +60,8 @@ def mantel_haenszel(data: ResponseData, groups, reference: str | None = None) ->
     is_ref = groups == ref
     is_foc = groups == focal
     rows = [_item_mh(data, j, totals, is_ref, is_foc) for j in range(data.n_items)]
-    alpha, delta, se, stat, p = (np.array(v) for v in zip(*rows))
-    classes = [_ets_class(dl, s, pv) for dl, s, pv in zip(delta, se, p)]
+    alpha, delta, se, stat, p = (np.array(v) for v in zip(*rows, strict=False))
+    classes = [_ets_class(dl, s, pv) for dl, s, pv in zip(delta, se, p, strict=False)]
     return DIFResult(data.item_ids, alpha, delta, se, stat, p, classes, ref, focal)
 
 

@@ -30,8 +30,8 @@ curvature), one pass over the responses — the choice for banks with thousands 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,7 +83,7 @@ class Prior:
             raise OptionsError(f"invalid {self.kind} prior parameters ({self.p1}, {self.p2})")
 
     @classmethod
-    def parse(cls, text: str) -> "Prior":
+    def parse(cls, text: str) -> Prior:
         """Parse ``"normal(0,2)"``, ``"lognormal(0,0.5)"`` or ``"beta(5,17)"``."""
         try:
             kind, rest = text.strip().split("(", 1)
@@ -249,7 +249,7 @@ class _Layout:
             free[j, self.gcol] = m == "3pl"
         any_fixed = bool(self.fixed.any())
         self.common = np.flatnonzero([(m == "1pl" or (m == "rasch" and not any_fixed))
-                                      and not f for m, f in zip(self.models, self.fixed)])
+                                      and not f for m, f in zip(self.models, self.fixed, strict=False)])
         self.free = free
         self.priors = priors
         self.estimate_population = estimate_population
@@ -293,10 +293,7 @@ class _Layout:
     def valid(self, psi: np.ndarray) -> bool:
         if not np.all(np.isfinite(psi[self.free])):
             return False
-        for fam, idx, kf, _ in self.groups:
-            if fam == FAMILY_GRADED and not _ordered(psi[idx, 1:kf]):
-                return False
-        return True
+        return all(not (fam == FAMILY_GRADED and not _ordered(psi[idx, 1:kf])) for fam, idx, kf, _ in self.groups)
 
 
 def _ordered(d: np.ndarray) -> bool:
@@ -359,7 +356,6 @@ class _Calibrator:
         return grad, info
 
     def _add_priors(self, psi, grad, info) -> None:
-        lay = self.layout
         for j_set, col, prior in self._prior_slots():
             x = psi[j_set, col]
             _, g, h = _prior_terms(prior, x)
@@ -646,7 +642,7 @@ def _resolve_models(model, data: ResponseData) -> tuple[str, ...]:
         models = [str(m).lower() for m in model]
         if len(models) != data.n_items:
             raise ModelError("give one model per item")
-    for item_id, m, k in zip(data.item_ids, models, data.n_categories):
+    for item_id, m, k in zip(data.item_ids, models, data.n_categories, strict=False):
         model_family(m)
         if m in DICHOTOMOUS and k != 2:
             raise ModelError(f"item {item_id!r} has {k} score categories; "

@@ -113,7 +113,7 @@ def _pooled_chi_square(observed, proportions, min_expected):
     if k == 2:
         obs, exp = _pool_sparse_rows(obs, exp, min_expected)
     stat, contrasts = 0.0, 0
-    for o_row, e_row in zip(obs, exp):
+    for o_row, e_row in zip(obs, exp, strict=False):
         if k > 2:
             o_row, e_row = _pool_sparse_categories(list(o_row), list(e_row), min_expected)
         o_row, e_row = np.asarray(o_row), np.asarray(e_row)

@@ -41,7 +41,7 @@ class Quadrature:
     nodes: np.ndarray
 
     @classmethod
-    def grid(cls, n_nodes: int = 61, bound: float = 6.0) -> "Quadrature":
+    def grid(cls, n_nodes: int = 61, bound: float = 6.0) -> Quadrature:
         return cls(np.linspace(-bound, bound, n_nodes))
 
     def log_weights(self, mean: float = 0.0, sd: float = 1.0) -> np.ndarray:
@@ -107,8 +107,8 @@ class ResponseDesign:
         if self.stack_t or len(self.blocks_t) == 1:
             return self._product(self.blocks_t, weights)
         w = np.ascontiguousarray(weights, dtype=self.dtype)
-        pieces = [w[a:b] for a, b in zip(self._edges[:-1], self._edges[1:])]
-        parts = [b @ piece for b, piece in zip(self.blocks_t, pieces)]
+        pieces = [w[a:b] for a, b in zip(self._edges[:-1], self._edges[1:], strict=False)]
+        parts = [b @ piece for b, piece in zip(self.blocks_t, pieces, strict=False)]
         return np.sum(parts, axis=0, dtype=np.float64)
 
     def loglik(self, logp: np.ndarray) -> np.ndarray:
@@ -150,7 +150,7 @@ def _dense_row_blocks(mat: np.ndarray, n: int) -> list:
     if n == 1 or mat.size < 1_000_000:
         return [mat]
     edges = np.linspace(0, mat.shape[0], n + 1).astype(int)
-    return [mat[a:b] for a, b in zip(edges[:-1], edges[1:])]
+    return [mat[a:b] for a, b in zip(edges[:-1], edges[1:], strict=False)]
 
 
 def _row_blocks(mat: sp.csr_matrix, n: int) -> list:
@@ -159,7 +159,7 @@ def _row_blocks(mat: sp.csr_matrix, n: int) -> list:
         return [mat]
     cuts = np.searchsorted(mat.indptr, np.linspace(0, mat.nnz, n + 1)[1:-1])
     edges = np.r_[0, cuts, mat.shape[0]]
-    return [mat[a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return [mat[a:b] for a, b in zip(edges[:-1], edges[1:], strict=False) if b > a]
 
 
 def log_probability_array(bank: ItemBank, nodes: np.ndarray) -> np.ndarray:

@@ -65,10 +65,7 @@ def link(old: ItemBank, new: ItemBank, method: str = "stocking-lord",
 
 def _moments(old: ItemBank, new: ItemBank, method: str):
     b_old, b_new = old.b[~np.isnan(old.b)], new.b[~np.isnan(new.b)]
-    if method == "mean-mean":
-        A = new.a.mean() / old.a.mean()
-    else:
-        A = b_old.std() / b_new.std()
+    A = new.a.mean() / old.a.mean() if method == "mean-mean" else b_old.std() / b_new.std()
     return A, b_old.mean() - A * b_new.mean()
 
 

@@ -21,8 +21,8 @@ on a grid of abilities, ``(n_theta, n_items, max_categories)``; the adaptive eng
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 from scipy.special import expit, log_softmax
@@ -322,7 +322,7 @@ class ItemBank:
     # -- construction -------------------------------------------------------------------
 
     @classmethod
-    def from_items(cls, items: Sequence[ItemParams]) -> "ItemBank":
+    def from_items(cls, items: Sequence[ItemParams]) -> ItemBank:
         """Build a bank from :class:`ItemParams` (the order is kept)."""
         if not items:
             raise ModelError("an item bank needs at least one item")
@@ -346,7 +346,7 @@ class ItemBank:
                                   se=None if se is None else se[j]))
         return out
 
-    def subset(self, index: Iterable[int]) -> "ItemBank":
+    def subset(self, index: Iterable[int]) -> ItemBank:
         """Bank restricted to the given item positions (padding trimmed)."""
         idx = np.asarray(list(index), dtype=int)
         kmax = int(self.n_categories[idx].max()) if idx.size else 2

@@ -54,7 +54,7 @@ def result_to_dict(result: CalibrationResult) -> dict:
         "population": {"mean": result.population.mean, "sd": result.population.sd},
         "population_se": result.population_se,
         "items": [dict(item_to_dict(it), estimated=bool(est))
-                  for it, est in zip(result.items, result.estimated)],
+                  for it, est in zip(result.items, result.estimated, strict=False)],
     }
     return _clean(doc)
 

@@ -67,7 +67,7 @@ def svg_plot(x: np.ndarray, series: list[np.ndarray], width: int = 260, height: 
     colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
     lines = []
     for k, s in enumerate(series):
-        pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, s))
+        pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, s, strict=False))
         lines.append(f'<polyline fill="none" stroke="{colors[k % 4]}" stroke-width="1.5" '
                      f'points="{pts}"/>')
     axes = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - 6}" y2="{height - pad}" '

@@ -351,7 +351,7 @@ class SimulationBatch:
         env = self._row_env(i, args)
         # evaluate every effect on the pre-action state before writing any (copies, not views)
         values = [np.array(_as_column(a.expr.evaluate(env), 1)) for a in effects]
-        for assignment, value in zip(effects, values):
+        for assignment, value in zip(effects, values, strict=False):
             row[:, assignment.column] = value
         np.clip(row, self.program.low, self.program.high, out=row)
         with np.errstate(all="ignore"):

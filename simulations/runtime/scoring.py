@@ -55,7 +55,7 @@ class ScoringContext:
         if hit is not None:
             return hit
         if self._sample_env is None:
-            env: dict[str, Any] = dict(zip(self.trace.names, self.trace.states.T))
+            env: dict[str, Any] = dict(zip(self.trace.names, self.trace.states.T, strict=False))
             env["t"] = self.trace.times
             self._sample_env = env
         result = _as_mask(expr.evaluate(self._sample_env), self.trace.times.shape[0])
@@ -65,7 +65,7 @@ class ScoringContext:
     def over_actions(self, expr: CompiledExpression, records: Sequence[ActionRecord]) -> np.ndarray:
         """``expr`` evaluated on each record's pre-action state and arguments."""
         states = np.array([r.pre_state for r in records])
-        env: dict[str, Any] = dict(zip(self.program.names, states.T))
+        env: dict[str, Any] = dict(zip(self.program.names, states.T, strict=False))
         env["t"] = np.array([r.t for r in records])
         for name in records[0].encoded_args:
             env[name] = np.array([r.encoded_args[name] for r in records])
@@ -131,7 +131,7 @@ class DidCheck:
             records = [r for r in records if r.t <= self.by]
         if self.where is not None and records:
             mask = ctx.over_actions(self.where, records)
-            records = [r for r, ok in zip(records, mask) if ok]
+            records = [r for r, ok in zip(records, mask, strict=False) if ok]
         return records
 
     def evaluate(self, ctx: ScoringContext) -> Finding:
@@ -340,7 +340,7 @@ class RejectedCheck:
             r for r in ctx.trace.actions if not r.accepted and self.action in ("any", r.action)
         ]
         evidence = {
-            "actions": [{**a, "reason": r.reason} for a, r in zip(_brief(refused), refused)]
+            "actions": [{**a, "reason": r.reason} for a, r in zip(_brief(refused), refused, strict=False)]
         }
         return Finding(bool(refused), len(refused), evidence)
 

@@ -134,7 +134,7 @@ class TestBatches:
         second = SimulationBatch.from_seeds(program, [5, 6])
         assert np.array_equal(first.state, second.state)
         x = first.state[:, program.column["x"]]
-        assert ((0.5 <= x) & (x <= 2.0)).all() and x[0] != x[1]
+        assert ((x >= 0.5) & (x <= 2.0)).all() and x[0] != x[1]
 
 
 class TestRecordingOnlyScoredVariables:

@@ -8,10 +8,10 @@ acknowledged answer stored.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ from engine.models import CandidateSession, CandidateSessionStatus, ExamSession,
 from tests.conftest import REDIS_URL, unavailable
 from tests.e2e.liveserver import LiveServer, login
 from web.db import make_engine
+
 
 def run_async(coro):
     """asyncio.run in a thread of its own: Playwright's sync API (tests/e2e, session-scoped)

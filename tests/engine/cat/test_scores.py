@@ -19,7 +19,7 @@ class TestScoreScale:
         grid = np.linspace(-6, 6, 241)
         s = scale.score(grid)
         assert np.all(np.diff(s) > 0)
-        assert 0.0 <= s.min() and s.max() <= 100.0
+        assert s.min() >= 0.0 and s.max() <= 100.0
         assert s[0] < 2.0 and s[-1] > 98.0
 
     def test_without_a_cut_the_score_is_the_expected_percentage(self):

@@ -65,22 +65,22 @@ class TestLinking:
         old = random_bank(20, "2pl", rng)
         new = transform_bank(old, 1 / 1.3, -0.4 / 1.3)  # θ_new = (θ_old − 0.4) / 1.3
         res = link(old, new, method)
-        assert res.A == pytest.approx(1.3, abs=1e-5) and res.B == pytest.approx(0.4, abs=1e-5)
+        assert pytest.approx(1.3, abs=1e-5) == res.A and pytest.approx(0.4, abs=1e-5) == res.B
 
     def test_stocking_lord_recovers_scale_from_two_calibrations(self, rng):
         bank = random_bank(40, "2pl", rng)
         old = calibrate(simulate_responses(bank, rng.normal(size=20000), rng), "2pl")
         new = calibrate(simulate_responses(bank, rng.normal(0.5, 1.2, size=20000), rng), "2pl")
         res = link(old.bank, new.bank, "stocking-lord")
-        assert res.A == pytest.approx(1.2, abs=0.02)
-        assert res.B == pytest.approx(0.5, abs=0.02)
+        assert pytest.approx(1.2, abs=0.02) == res.A
+        assert pytest.approx(0.5, abs=0.02) == res.B
         moved = transform_bank(new.bank, res.A, res.B)
         assert np.sqrt(np.mean((moved.b - old.bank.b) ** 2)) < 0.05
 
     def test_polytomous_linking(self, rng):
         old = random_bank(8, "gpcm", rng, n_categories=4)
         res = link(old, transform_bank(old, 0.8, 0.3), "haebara")
-        assert res.A == pytest.approx(1 / 0.8, abs=1e-5)
+        assert pytest.approx(1 / 0.8, abs=1e-5) == res.A
 
     def test_unknown_method_is_refused(self, rng):
         bank = random_bank(5, "2pl", rng)

@@ -69,8 +69,8 @@ class TestReferenceValues:
     def test_science_grm_matches_mirt(self):
         # mirt documentation example mirt(Science, 1) (graded): logLik -1608.87; items
         # comfort, work and benefit as printed by coef() (slope, three intercepts).
-        from tests.itembank.irt.conftest import DATA_DIR
         from itembank.irt.data import read_responses_csv
+        from tests.itembank.irt.conftest import DATA_DIR
 
         res = calibrate(read_responses_csv(DATA_DIR / "science.csv"), "grm")
         assert res.loglik == pytest.approx(-1608.87, abs=0.01)
@@ -180,7 +180,7 @@ class TestRecovery:
                               np.r_[[np.nan] * 10, poly.d[:, 1]]],
                         np.zeros(15))
         data = simulate_responses(bank, rng.normal(size=3000), rng)
-        models = dict(zip(bank.ids, bank.models))
+        models = dict(zip(bank.ids, bank.models, strict=False))
         res = calibrate(data, models)
         assert res.bank.models == bank.models
         assert _rmse(res.bank.a, bank.a) <= 0.12
@@ -278,6 +278,6 @@ class TestStandardErrorsByModel:
         data = simulate_responses(bank, rng.normal(size=6000), rng, items_per_person=8)
         oakes = calibrate(data, "2pl", CalibrationOptions(se=True))
         xpd = calibrate(data, "2pl", CalibrationOptions(se=True, se_method="xpd"))
-        ratio = np.array([x["a"] / o["a"] for x, o in zip(xpd.se, oakes.se)])
+        ratio = np.array([x["a"] / o["a"] for x, o in zip(xpd.se, oakes.se, strict=False)])
         assert xpd.se_method == "xpd"
         assert np.all(np.abs(ratio - 1) < 0.12)
