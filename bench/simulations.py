@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -32,24 +33,9 @@ from simulations.runtime.program import Program
 from simulations.runtime.trace import Trace
 from simulations.scenarios import load_builtin
 
-ELECTRICIAN_TICKET = [
-    (5, "don_ppe"),
-    (15, "open_QF1"),
-    (25, "check_QF1_open"),
-    (40, "open_QS2"),
-    (55, "open_QS1"),
-    (70, "test_tester"),
-    (80, "verify_no_voltage"),
-    (95, "apply_earth"),
-    (110, "hang_sign"),
-    (200, "receive_work_end"),
-    (220, "remove_earth"),
-    (230, "remove_sign"),
-    (245, "close_QS1"),
-    (260, "close_QS2"),
-    (275, "close_QF1"),
-    (290, "finish"),
-]
+# The correct operation ticket, shared with the tests and the CLI example.
+ELECTRICIAN_TICKET = [(step["t"], step["action"]) for step in json.loads(
+    (_BENCH.parent / "tests" / "simulations" / "actions" / "electrician_model.json").read_text())]
 
 
 def electrician_plans(n: int, rng: np.random.Generator) -> list[dict[int, list[tuple[str, dict]]]]:

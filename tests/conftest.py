@@ -62,15 +62,29 @@ class FakeClock:
         self.offset += timedelta(**delta)
 
 
-def _postgres_engine(schema: str) -> Engine:
+def create_postgres_schema(schema: str) -> None:
+    """Create an empty schema on the test server, or fail/skip when it is unreachable."""
     admin = make_engine(PG_URL)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # noqa: BLE001 — any connection failure means "unreachable"
-        admin.dispose()
         unavailable("PostgreSQL at " + PG_URL.split("@")[-1], exc)
-    admin.dispose()
+    finally:
+        admin.dispose()
+
+
+def drop_postgres_schema(schema: str) -> None:
+    admin = make_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def _postgres_engine(schema: str) -> Engine:
+    create_postgres_schema(schema)
     from sqlmodel import create_engine
 
     return create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True)

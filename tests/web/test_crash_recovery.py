@@ -21,11 +21,10 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from engine.models import AuditEntry, CandidateSession, CandidateSessionStatus, Response
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import PG_URL, create_postgres_schema, drop_postgres_schema
 from tests.e2e.liveserver import LiveServer, csrf_from, login
 from web.db import make_engine
 
@@ -150,13 +149,7 @@ def server(request, tmp_path) -> Iterator[LiveServer]:
         live = LiveServer(tmp_path / "data")
     else:
         schema = f"crash_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(PG_URL)
-        try:
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        except Exception as exc:  # noqa: BLE001 — any connection failure means "unreachable"
-            admin.dispose()
-            unavailable("PostgreSQL at " + PG_URL.split("@")[-1], exc)
+        create_postgres_schema(schema)
         separator = "&" if "?" in PG_URL else "?"
         live = LiveServer(tmp_path / "data", f"{PG_URL}{separator}options=-csearch_path%3D{schema}")
     try:
@@ -166,9 +159,7 @@ def server(request, tmp_path) -> Iterator[LiveServer]:
     finally:
         live.stop()
         if schema:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+            drop_postgres_schema(schema)
 
 
 def test_acknowledged_answers_survive_sigkill(server):
