@@ -231,24 +231,9 @@ def taxonomy_export(occupation: str = typer.Option(..., help="Occupation code.")
             rows = taxonomy_sheet.export_rows(session, occupation, wanted)
         except ItemBankError as exc:
             _fail(str(exc))
-    out.write_bytes(_rows_file(rows, out.suffix.lower()))
+    from itembank.interchange.xlsx import rows_to_file
+
+    out.write_bytes(rows_to_file(rows, out.suffix.lower(), "鉴定要素 appraisal"))
     typer.echo(f"exported {len(rows) - 1} appraisal node(s) to {out}")
 
 
-def _rows_file(rows: list[list[str]], suffix: str) -> bytes:
-    import csv
-    import io
-
-    if suffix == ".csv":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        return buffer.getvalue().encode("utf-8-sig")
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("鉴定要素 appraisal")
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -171,7 +171,11 @@ def item_row(item: ParsedItem) -> list[str]:
 
 def write_sheet(items: list[ParsedItem], suffix: str) -> bytes:
     header = [c.header for c in COLUMNS]
-    rows = [header, *(item_row(item) for item in items)]
+    return rows_to_file([header, *(item_row(item) for item in items)], suffix, "题库 items")
+
+
+def rows_to_file(rows: list[list], suffix: str, sheet_title: str) -> bytes:
+    """Rows as a UTF-8 CSV (with BOM, for Excel) or a one-sheet XLSX whose cells are all text."""
     if suffix == ".csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(rows)
@@ -180,12 +184,12 @@ def write_sheet(items: list[ParsedItem], suffix: str) -> bytes:
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("题库 items")
+    sheet = book.create_sheet(sheet_title)
     for row in rows:
         cells = []
         for value in row:
             cell = WriteOnlyCell(sheet, value)
-            cell.data_type = "s"  # "=..." stays text: an exported bank never carries live formulas
+            cell.data_type = "s"  # "=..." stays text: an export never carries live formulas
             cells.append(cell)
         sheet.append(cells)
     buffer = io.BytesIO()
