@@ -5,9 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import engine.certification.models  # noqa: F401
-import engine.models  # noqa: F401  (registers tables)
-import itembank.models  # noqa: F401
+import engine.schema  # noqa: F401  (registers every table on the shared metadata)
 from web.db import make_engine
 from web.settings import get_settings
 

@@ -13,9 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-import engine.certification.models  # noqa: F401
-import engine.models  # noqa: F401  (registers tables on the shared metadata)
-import itembank.models  # noqa: F401
+import engine.schema  # noqa: F401  (registers every table on the shared metadata)
 
 
 def make_engine(url: str) -> Engine:

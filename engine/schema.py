@@ -1,0 +1,9 @@
+"""Every table module, imported once so SQLModel's shared metadata knows all tables.
+
+The database layer (web/db.py) and Alembic (migrations/env.py) import this module; a
+package that adds tables adds its models module here, one line, and nowhere else.
+"""
+
+import engine.certification.models  # noqa: F401
+import engine.models  # noqa: F401
+import itembank.models  # noqa: F401
