@@ -7,4 +7,6 @@ package that adds tables adds its models module here, one line, and nowhere else
 import engine.certification.models  # noqa: F401
 import engine.models  # noqa: F401
 import engine.quality.models  # noqa: F401
+import engine.results.models  # noqa: F401
+import engine.scheduling.models  # noqa: F401
 import itembank.models  # noqa: F401
