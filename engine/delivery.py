@@ -103,6 +103,9 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
     """Pin the form's current item versions to the sitting and set the server deadline."""
     sitting.status = next_status(sitting.status, Command.start)
     definition = definition_of(session, sitting)
+    if definition.theory_mode == "adaptive":  # items are chosen one at a time (engine/adaptive)
+        from engine.adaptive.service import start_adaptive
+        return start_adaptive(session, sitting, definition, actor, now)
     form = session.exec(
         select(ExamFormItem).where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)
     ).all()
@@ -172,6 +175,8 @@ def record_answer(session: Session, sitting: CandidateSession, position: int, an
         settle_if_overdue(session, sitting, now)
         raise DeadlinePassedError(N_("the time for this exam is over; this answer was not accepted"))
     next_status(sitting.status, Command.answer)
+    from engine.adaptive.service import check_answerable
+    check_answerable(session, sitting, position)  # adaptive: only the pending item, no going back
     if not 0 < client_seq <= MAX_CLIENT_SEQ:
         raise InvalidInputError(N_("sequence number %(seq)s is out of range"), "seq", seq=client_seq)
     presented = _session_item(session, sitting, position)
@@ -323,6 +328,9 @@ def _finish(session: Session, sitting: CandidateSession, actor: str, now: dateti
 
 
 def _score(session: Session, sitting: CandidateSession) -> Result:
+    from engine.adaptive.service import adaptive_result, is_adaptive
+    if is_adaptive(session, sitting):  # θ, SE and the 0–100 score on the reference form's TCC
+        return adaptive_result(session, sitting, definition_of(session, sitting))
     rows = session.exec(
         select(SessionItem, ItemVersion)
         .join(ItemVersion, col(ItemVersion.id) == SessionItem.item_version_id)

@@ -4,6 +4,7 @@ The database layer (web/db.py) and Alembic (migrations/env.py) import this modul
 package that adds tables adds its models module here, one line, and nowhere else.
 """
 
+import engine.adaptive.models  # noqa: F401
 import engine.certification.models  # noqa: F401
 import engine.models  # noqa: F401
 import engine.quality.models  # noqa: F401
