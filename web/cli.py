@@ -12,7 +12,7 @@ from engine import audit
 from engine.accounts import create_user
 from engine.errors import DeliveryError
 from engine.models import Role
-from web import cli_cat, cli_certificates, cli_irt, cli_items, cli_scenario
+from web import cli_archive, cli_cat, cli_certificates, cli_irt, cli_items, cli_scenario
 from web.db import make_engine
 from web.settings import SettingsError, get_settings
 
@@ -32,6 +32,7 @@ cli_scenario.register(app)  # scenario validate / run
 cli_certificates.register(app)  # candidates import / eligibility, certificates issue / pdf
 cli_items.register(app)  # items import / export / score
 cli_cat.register(app)  # simulate-cat, assemble
+cli_archive.register(app)  # archive export / verify / completeness
 
 
 def _fail(message: str) -> None:
