@@ -58,6 +58,7 @@ def seed(session: Session) -> str:
         created.append((spec["type"], items.create_item(session, draft, "examiner", record)))
     definition = _exam_definition(session, occupation, level, created)
     lines = _accounts_and_sitting(session, definition)
+    lines.append(_practical_part(session, definition))
     return "\n".join([f"seeded {occupation.name} ({occupation.code}) {level.value}: {len(nodes)} appraisal nodes, "
                       f"{len(created)} items, exam {definition.code} ({EXAM_MINUTES} min)", *lines])
 
@@ -95,3 +96,15 @@ def _accounts_and_sitting(session: Session, definition: ExamDefinition) -> list[
                              username=username, password=password)
         lines.append(f"  {'candidate':<10} {username:<12} {password}")
     return lines
+
+
+def _practical_part(session: Session, definition: ExamDefinition) -> str:
+    """The demo exam's practical part: the built-in electrician switching scenario."""
+    from engine.practical import service as practical
+    from simulations.scenarios import builtin_path
+
+    path = builtin_path("electrician-feeder-switching")
+    version = practical.upload_scenario(session, path.read_text("utf-8"), path.name, "examiner")
+    practical.add_task(session, definition.id, "scenario", "倒闸操作：馈线停电检修与恢复送电", 1.0, ACTOR,
+                       scenario_id=version.scenario_id)
+    return "practical part: electrician feeder switching (scenario task, weight 1)"
