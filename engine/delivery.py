@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from engine import audit
 from engine.errors import N_, DeadlinePassedError, InvalidInputError, NotFoundError
 from engine.lifecycle import Command, next_status
+from engine.marking.sitting_score import tally_sitting
 from engine.models import (
     Candidate,
     CandidateSession,
@@ -26,7 +27,6 @@ from engine.models import (
     SessionItem,
 )
 from engine.proctoring import timing
-from engine.scoring import tally, theory_score
 from itembank.models import Item, ItemType, ItemVersion
 
 MAX_CLIENT_SEQ = 2**53  # what a browser's Number can count exactly
@@ -211,7 +211,13 @@ def _session_item(session: Session, sitting: CandidateSession, position: int) ->
     return line
 
 
+MAX_TEXT_ANSWER = 200  # a text-entry answer, as the input allows
+MAX_WRITTEN_ANSWER = 20000  # a written (extended) answer
+
+
 def _validated_answer(item_type: ItemType, options: list[dict], answer: list[str]) -> list[str]:
+    if item_type in (ItemType.text, ItemType.extended):
+        return _validated_text(item_type, answer)
     known = {option["id"] for option in options}
     unknown = [choice for choice in answer if choice not in known]
     if unknown:
@@ -220,6 +226,20 @@ def _validated_answer(item_type: ItemType, options: list[dict], answer: list[str
     if item_type in (ItemType.single, ItemType.truefalse) and len(chosen) > 1:
         raise InvalidInputError(N_("this question takes exactly one answer"), "answer")
     return chosen
+
+
+def _validated_text(item_type: ItemType, answer: list[str]) -> list[str]:
+    """Typed answers are stored as one string; a blank one clears the answer."""
+    if len(answer) > 1:
+        raise InvalidInputError(N_("this question takes one typed answer"), "answer")
+    text = answer[0] if answer else ""
+    limit = MAX_TEXT_ANSWER if item_type == ItemType.text else MAX_WRITTEN_ANSWER
+    if len(text) > limit:
+        raise InvalidInputError(N_("the answer is longer than %(n)s characters"), "answer", n=limit)
+    if any(ord(ch) < 32 and ch not in "\n\t\r" for ch in text):
+        raise InvalidInputError(N_("the answer contains control characters"), "answer")
+    text = text.strip() if item_type == ItemType.text else text.replace("\r\n", "\n").rstrip()
+    return [text] if text.strip() else []
 
 
 def set_flag(session: Session, sitting: CandidateSession, position: int, flagged: bool, actor: str,
@@ -328,21 +348,17 @@ def _finish(session: Session, sitting: CandidateSession, actor: str, now: dateti
 
 
 def _score(session: Session, sitting: CandidateSession) -> Result:
+    """Each item by its own response processing; written answers queue for an examiner's
+    mark and keep the result provisional (not passed) until the last one is marked."""
     from engine.adaptive.service import adaptive_result, is_adaptive
     if is_adaptive(session, sitting):  # θ, SE and the 0–100 score on the reference form's TCC
         return adaptive_result(session, sitting, definition_of(session, sitting))
-    rows = session.exec(
-        select(SessionItem, ItemVersion)
-        .join(ItemVersion, col(ItemVersion.id) == SessionItem.item_version_id)
-        .where(SessionItem.candidate_session_id == sitting.id)
-    ).all()
-    answers = {r.position: r.answer for r in session.exec(
-        select(Response).where(Response.candidate_session_id == sitting.id)).all()}
-    earned, possible = tally((version.key, answers.get(line.position), line.points) for line, version in rows)
-    score = theory_score(earned, possible)
+    scored = tally_sitting(session, sitting, queue_marks=True)
+    score = scored.score()
     definition = definition_of(session, sitting)
-    return Result(candidate_session_id=sitting.id, raw_points=earned, max_points=possible,
-                  score=score, passed=score >= definition.pass_mark)
+    return Result(candidate_session_id=sitting.id, raw_points=scored.earned, max_points=scored.possible,
+                  score=score, passed=scored.pending == 0 and score >= definition.pass_mark,
+                  provisional=scored.pending > 0)
 
 
 def expire_overdue(session: Session, now: datetime) -> int:

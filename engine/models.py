@@ -183,6 +183,9 @@ class Result(SQLModel, table=True):
     max_points: float
     score: float  # 0–100
     passed: bool
+    # True while rubric answers await an examiner's marks (engine/marking): the score
+    # counts them as 0 and ``passed`` stays False until the last mark finalizes it.
+    provisional: bool = False
     scored_at: datetime = Field(default_factory=utcnow)
 
 

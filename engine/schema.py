@@ -6,6 +6,7 @@ package that adds tables adds its models module here, one line, and nowhere else
 
 import engine.adaptive.models  # noqa: F401
 import engine.certification.models  # noqa: F401
+import engine.marking.models  # noqa: F401
 import engine.models  # noqa: F401
 import engine.practical.models  # noqa: F401
 import engine.quality.models  # noqa: F401

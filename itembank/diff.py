@@ -32,6 +32,7 @@ def _fields(version: ItemVersion) -> dict[str, str]:
         "scoring": json.dumps(version.scoring, ensure_ascii=False, sort_keys=True) if version.scoring else "",
         "difficulty": "" if version.difficulty is None else f"{version.difficulty:g}",
         "explanation": version.explanation,
+        "source": version.source,
     }
 
 

@@ -105,6 +105,7 @@ class ItemVersion(SQLModel, table=True):
     scoring: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     difficulty: float | None = None
     explanation: str = ""
+    source: str = Field(default="", max_length=300)  # 出处: where this version's content comes from
     created_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
     administered_at: datetime | None = None
@@ -177,3 +178,18 @@ class ItemImage(SQLModel, table=True):
     size: int
     uploaded_by: str = Field(max_length=80)
     uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class ItemTag(SQLModel, table=True):
+    """A free label on an item (not on a version: tags classify, they are not content)."""
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    tag: str = Field(primary_key=True, max_length=60, index=True)
+
+
+class ItemEnemy(SQLModel, table=True):
+    """Membership of a named enemy set: items of one set never sit on the same form or
+    in the same adaptive test (they cue or duplicate each other)."""
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    enemy_set: str = Field(primary_key=True, max_length=60, index=True)

@@ -17,7 +17,9 @@ from itembank.models import (
     CHOICE_TYPES,
     AppraisalNode,
     Item,
+    ItemEnemy,
     ItemStatus,
+    ItemTag,
     ItemType,
     ItemVersion,
     NodeKind,
@@ -32,6 +34,9 @@ MAX_OPTION_LENGTH = 1000
 MAX_ANSWER_LENGTH = 200
 MAX_RUBRIC_POINTS = 20
 TEXT_MATCHING = ("case_sensitive", "ignore_width", "ignore_whitespace")
+MAX_SOURCE_LENGTH = 300
+MAX_LABEL_LENGTH = 60  # one tag or enemy-set name
+MAX_LABELS = 20
 
 
 class AuditSink(Protocol):
@@ -56,6 +61,9 @@ class ItemDraft:
     # The editor asks for four options (the national item-writing rule); imported items
     # keep what their source had, from two up.
     min_options: int = 4
+    source: str = ""  # 出处, stored on the version
+    tags: list[str] = field(default_factory=list)
+    enemy_sets: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +74,9 @@ class ItemFilter:
     status: str | None = None
     item_type: str | None = None
     text: str | None = None
+    source: str | None = None  # part of the 出处
+    tag: str | None = None
+    enemy_set: str | None = None
     page: int = 1
     page_size: int = 50
 
@@ -111,12 +122,48 @@ def validate(session: Session, draft: ItemDraft) -> dict[str, Any]:
         _check_rubric(draft.scoring, clean, errors)
     if draft.difficulty is not None and not 0.0 < draft.difficulty < 1.0:
         errors["difficulty"] = N_("difficulty is a proportion correct strictly between 0 and 1")
+    _check_metadata(draft.source, draft.tags, draft.enemy_sets, clean, errors)
     if errors:
         raise ItemValidationError(errors)
     clean.setdefault("scoring", None)
     clean.update(difficulty=draft.difficulty, explanation=draft.explanation.strip(),
                  occupation_id=draft.occupation_id, appraisal_point_id=draft.appraisal_point_id)
     return clean
+
+
+def labels(raw: str | list[str]) -> list[str]:
+    """Tags or enemy-set names from a list or from text separated by commas (, or ，),
+    semicolons, ``|`` or line breaks: trimmed, blanks and repeats dropped, order kept."""
+    parts = raw if isinstance(raw, list) else [raw]
+    found: list[str] = []
+    for part in parts:
+        for sep in "，;；|\n":
+            part = part.replace(sep, ",")
+        found.extend(label.strip() for label in part.split(","))
+    return list(dict.fromkeys(label for label in found if label))
+
+
+def _check_metadata(source: str, tags: list[str], enemy_sets: list[str], clean: dict, errors: dict) -> None:
+    source = " ".join((source or "").split())
+    if len(source) > MAX_SOURCE_LENGTH:
+        errors["source"] = N_("the source is longer than 300 characters")
+    for name, values in (("tags", labels(tags)), ("enemy_sets", labels(enemy_sets))):
+        if len(values) > MAX_LABELS:
+            errors[name] = N_("at most 20 names")
+        elif any(len(v) > MAX_LABEL_LENGTH for v in values):
+            errors[name] = N_("a name is longer than 60 characters")
+        clean[name] = values
+    clean["source"] = source
+
+
+def check_labels(tags: list[str], enemy_sets: list[str]) -> tuple[list[str], list[str]]:
+    """Clean tags and enemy-set names, or raise ItemValidationError naming the field."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    _check_metadata("", tags, enemy_sets, clean, errors)
+    if errors:
+        raise ItemValidationError(errors)
+    return clean["tags"], clean["enemy_sets"]
 
 
 def _check_enum(value: str, enum: type, name: str, clean: dict, errors: dict) -> None:
@@ -226,9 +273,82 @@ def create_item(session: Session, draft: ItemDraft, author: str, record: AuditSi
     session.flush()
     version = _new_version(item, 1, clean, author)
     session.add(version)
+    _store_labels(session, item.id, clean["tags"], clean["enemy_sets"])
     session.flush()
-    record("item.created", "item", item.id, {"version": 1, "type": item.item_type, "status": item.status})
+    record("item.created", "item", item.id, {"version": 1, "type": item.item_type, "status": item.status,
+                                             **_label_data(clean["tags"], clean["enemy_sets"])})
     return item
+
+
+def _label_data(tags: list[str], enemy_sets: list[str]) -> dict[str, list[str]]:
+    return {name: values for name, values in (("tags", tags), ("enemy_sets", enemy_sets)) if values}
+
+
+def _store_labels(session: Session, item_id: int, tags: list[str], enemy_sets: list[str]) -> None:
+    for old in [*session.exec(select(ItemTag).where(ItemTag.item_id == item_id)).all(),
+                *session.exec(select(ItemEnemy).where(ItemEnemy.item_id == item_id)).all()]:
+        session.delete(old)
+    session.flush()
+    session.add_all([ItemTag(item_id=item_id, tag=tag) for tag in tags])
+    session.add_all([ItemEnemy(item_id=item_id, enemy_set=name) for name in enemy_sets])
+
+
+def set_labels(session: Session, item_id: int, tags: list[str], enemy_sets: list[str], actor: str,
+               record: AuditSink) -> None:
+    """Replace an item's tags and enemy sets. They classify the item and say what it may
+    not be combined with; they are not content, so no new version and no new review."""
+    _locked_item(session, item_id)
+    tags, enemy_sets = check_labels(tags, enemy_sets)
+    before = item_labels(session, [item_id]).get(item_id, ([], []))
+    if (sorted(before[0]), sorted(before[1])) == (sorted(tags), sorted(enemy_sets)):
+        return
+    _store_labels(session, item_id, tags, enemy_sets)
+    session.flush()
+    record("item.labels_changed", "item", item_id, {"by": actor, "tags": tags, "enemy_sets": enemy_sets,
+                                                    "previous_tags": before[0], "previous_enemy_sets": before[1]})
+
+
+def item_labels(session: Session, item_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """Item id → (tags, enemy sets), each sorted, for the given items."""
+    found: dict[int, tuple[list[str], list[str]]] = {item_id: ([], []) for item_id in item_ids}
+    if not item_ids:
+        return found
+    for row in session.exec(select(ItemTag).where(col(ItemTag.item_id).in_(item_ids)).order_by(ItemTag.tag)):
+        found[row.item_id][0].append(row.tag)
+    for enemy in session.exec(select(ItemEnemy).where(col(ItemEnemy.item_id).in_(item_ids))
+                              .order_by(ItemEnemy.enemy_set)):
+        found[enemy.item_id][1].append(enemy.enemy_set)
+    return found
+
+
+def enemy_groups(session: Session, item_ids: list[int] | set[int]) -> list[list[int]]:
+    """The enemy sets among ``item_ids``: each a sorted list of two or more of those items
+    that must not be given together. This is what ``engine.assembly`` and ``engine.cat``
+    take as a blueprint's ``enemies`` (after mapping ids to their own item keys)."""
+    wanted = sorted(set(item_ids))
+    if not wanted:
+        return []
+    members: dict[str, list[int]] = {}
+    for row in session.exec(select(ItemEnemy).where(col(ItemEnemy.item_id).in_(wanted))
+                            .order_by(ItemEnemy.enemy_set, ItemEnemy.item_id)):
+        members.setdefault(row.enemy_set, []).append(row.item_id)
+    return [ids for _name, ids in sorted(members.items()) if len(ids) > 1]
+
+
+def enemy_partners(session: Session, item_id: int) -> list[int]:
+    """Every other item that shares an enemy set with ``item_id``."""
+    names = select(ItemEnemy.enemy_set).where(ItemEnemy.item_id == item_id)
+    return list(session.exec(select(ItemEnemy.item_id).distinct()
+                             .where(col(ItemEnemy.enemy_set).in_(names), ItemEnemy.item_id != item_id)
+                             .order_by(ItemEnemy.item_id)).all())
+
+
+def enemy_set_names(session: Session) -> list[str]:
+    return list(session.exec(select(ItemEnemy.enemy_set).distinct().order_by(ItemEnemy.enemy_set)).all())
+
+
+def tag_names(session: Session) -> list[str]:
+    return list(session.exec(select(ItemTag.tag).distinct().order_by(ItemTag.tag)).all())
 
 
 def edit_item(session: Session, item_id: int, draft: ItemDraft, author: str, record: AuditSink) -> ItemVersion:
@@ -259,7 +379,7 @@ def edit_item(session: Session, item_id: int, draft: ItemDraft, author: str, rec
 def _new_version(item: Item, number: int, clean: dict[str, Any], author: str) -> ItemVersion:
     return ItemVersion(item_id=item.id, version_no=number, stem=clean["stem"], options=clean["options"],
                        key=clean["key"], scoring=clean["scoring"], difficulty=clean["difficulty"],
-                       explanation=clean["explanation"], created_by=author)
+                       explanation=clean["explanation"], source=clean["source"], created_by=author)
 
 
 def _locked_item(session: Session, item_id: int) -> Item:
@@ -307,6 +427,13 @@ def list_items(session: Session, flt: ItemFilter) -> ItemPage:
         conditions.append(col(Item.item_type) == flt.item_type)
     if flt.text:
         conditions.append(col(ItemVersion.stem).contains(flt.text.strip()))
+    if flt.source:
+        conditions.append(col(ItemVersion.source).contains(flt.source.strip()))
+    if flt.tag:
+        conditions.append(col(Item.id).in_(select(ItemTag.item_id).where(ItemTag.tag == flt.tag.strip())))
+    if flt.enemy_set:
+        conditions.append(col(Item.id).in_(select(ItemEnemy.item_id)
+                                           .where(ItemEnemy.enemy_set == flt.enemy_set.strip())))
     for condition in conditions:
         query = query.where(condition)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()

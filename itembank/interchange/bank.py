@@ -88,7 +88,8 @@ def _draft(item: ParsedItem, point: AppraisalNode) -> service.ItemDraft:
     return service.ItemDraft(occupation_id=point.occupation_id, level=point.level.value, item_type=item.item_type,
                              appraisal_point_id=point.id, stem=item.stem, options=item.options, key=item.key,
                              difficulty=item.difficulty, explanation=item.explanation, scoring=item.scoring,
-                             min_options=2)
+                             min_options=2, source=item.source, tags=list(item.tags),
+                             enemy_sets=list(item.enemy_sets))
 
 
 def import_items(session: Session, read: ReadResult, actor: str, record: service.AuditSink,
@@ -182,10 +183,14 @@ def bank_items(session: Session, occupation_code: str | None = None, level: str 
     if point_code:
         query = query.where(AppraisalNode.code == point_code)
     rows = []
-    for item, version, point, occupation in session.exec(query.order_by(Item.id)).all():
+    found = session.exec(query.order_by(Item.id)).all()
+    labels = service.item_labels(session, [item.id for item, *_ in found])
+    for item, version, point, occupation in found:
+        tags, enemy_sets = labels[item.id]
         rows.append((item, version, ParsedItem(
             identifier=f"item-{item.id}", item_type=item.item_type.value, stem=version.stem,
             options=list(version.options), key=list(version.key), scoring=version.scoring,
             explanation=version.explanation, difficulty=version.difficulty, occupation_code=occupation.code,
-            level=item.level.value, point_code=point.code)))
+            level=item.level.value, point_code=point.code, source=version.source, tags=tags,
+            enemy_sets=enemy_sets)))
     return rows

@@ -24,6 +24,9 @@ class ParsedItem:
     row: int | None = None  # the spreadsheet row it came from
     # IRT parameters calibrated elsewhere (from QTI usage data): model, a, d, c.
     parameters: dict[str, Any] | None = None
+    source: str = ""  # 出处
+    tags: list[str] = field(default_factory=list)
+    enemy_sets: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,9 @@ def _apply_metadata(item: ParsedItem, resource) -> None:
             item.difficulty = None
         if item.difficulty != item.difficulty:  # NaN: none given
             item.difficulty = None
+        item.source = (node.findtext("source") or "").strip()
+        item.tags = [(t.text or "").strip() for t in node.iter("tag") if (t.text or "").strip()]
+        item.enemy_sets = [(e.text or "").strip() for e in node.iter("enemySet") if (e.text or "").strip()]
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,11 @@ def _resource(entry: Exported, href: str) -> str:
         ("occupation", item.occupation_code), ("level", item.level), ("point", item.point_code),
         ("difficulty", None if item.difficulty is None else format(item.difficulty, "g"))) if value)
     explanation = f"<sc:explanation>{escape(item.explanation)}</sc:explanation>" if item.explanation else ""
+    # Bank metadata: 出处, tags and enemy sets (enemy sets are names shared by the items
+    # that must not be given together, so they re-link on import).
+    explanation += f"<sc:source>{escape(item.source)}</sc:source>" if item.source else ""
+    explanation += "".join(f"<sc:tag>{escape(tag)}</sc:tag>" for tag in item.tags)
+    explanation += "".join(f"<sc:enemySet>{escape(name)}</sc:enemySet>" for name in item.enemy_sets)
     # Our exact scoring settings (text matching, partial credit, rubric) beside the standard
     # response processing, so that our own packages re-import unchanged.
     if item.scoring:

@@ -3,7 +3,8 @@
 Headers may be Chinese or English (``题干`` or ``stem``); the first row holds them. Keys:
 choice items ``AC`` or ``A,C``; true/false ``T``/``F`` (or 对/错, 正确/错误, √/×); text
 entry: accepted answers separated by ``|``; extended items: no key, ``满分`` (max points)
-and ``评分标准`` (one ``points: description`` per line).
+and ``评分标准`` (one ``points: description`` per line). Metadata: ``出处`` (source), ``标签``
+(tags) and ``敌对组`` (enemy sets), several names separated by ``|``, commas or semicolons.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from itembank.errors import InterchangeError
 from itembank.interchange.model import ImportLine, ParsedItem, ReadResult
+from itembank.service import labels
 
 OPTION_LETTERS = "ABCDEF"
 
@@ -39,6 +41,9 @@ COLUMNS = (
     Column("rubric", "评分标准", "rubric"),
     Column("difficulty", "难度", "difficulty"),
     Column("explanation", "解析", "explanation"),
+    Column("source", "出处", "source"),
+    Column("tags", "标签", "tags"),
+    Column("enemy_sets", "敌对组", "enemy_sets"),
 )
 BY_HEADER = {h.casefold(): c for c in COLUMNS for h in (c.header, c.alias, c.name)}
 TYPES = {"单选": "single", "单选题": "single", "single": "single", "多选": "multiple", "多选题": "multiple",
@@ -53,7 +58,8 @@ MODES = {"": "all", "全对得分": "all", "all": "all", "部分得分": "partia
 FIELD_COLUMNS = {"stem": "题干 (stem)", "options": "选项 (options)", "key": "答案 (key)",
                  "scoring": "评分方式/满分/评分标准 (scoring)", "difficulty": "难度 (difficulty)",
                  "item_type": "题型 (type)", "level": "等级 (level)", "appraisal_point_id": "鉴定点代码 (point)",
-                 "occupation_id": "职业代码 (occupation)"}
+                 "occupation_id": "职业代码 (occupation)", "source": "出处 (source)", "tags": "标签 (tags)",
+                 "enemy_sets": "敌对组 (enemy_sets)"}
 
 
 def read_rows(data: bytes, suffix: str) -> list[list[str]]:
@@ -133,7 +139,9 @@ def _row(number: int, cells: dict[str, str]) -> ParsedItem | ImportLine:
                       stem=cells.get("stem", ""),
                       options=options, key=key, scoring=scoring, explanation=cells.get("explanation", ""),
                       difficulty=difficulty, occupation_code=cells.get("occupation") or None,
-                      level=cells.get("level") or None, point_code=cells.get("point") or None, row=number)
+                      level=cells.get("level") or None, point_code=cells.get("point") or None, row=number,
+                      source=cells.get("source", ""), tags=labels(cells.get("tags", "")),
+                      enemy_sets=labels(cells.get("enemy_sets", "")))
 
 
 def _rubric(cells: dict[str, str], problems: list[str]) -> dict:
@@ -164,7 +172,8 @@ def item_row(item: ParsedItem) -> list[str]:
               "max_points": str(scoring.get("max_points", "")) if item.item_type == "extended" else "",
               "rubric": "\n".join(f"{lv['points']}: {lv['description']}" for lv in scoring.get("rubric", [])),
               "difficulty": "" if item.difficulty is None else f"{item.difficulty:g}",
-              "explanation": item.explanation}
+              "explanation": item.explanation, "source": item.source, "tags": "|".join(item.tags),
+              "enemy_sets": "|".join(item.enemy_sets)}
     values.update({f"option_{x}": options.get(x, "") for x in OPTION_LETTERS})
     return [values[c.name] for c in COLUMNS]
 

@@ -26,7 +26,7 @@ from itembank.sanitize import clean_html, plain_text
 from web.auth import allow
 from web.deps import current_user, get_db
 from web.labels import N_
-from web.routes import examiner_bank
+from web.routes import examiner_bank, marking
 from web.templating import render, render_error
 
 router = APIRouter(prefix="/examiner")
@@ -54,6 +54,9 @@ class ItemForm:
     matching: list[str] = field(default_factory=lambda: ["ignore_width", "ignore_whitespace"])
     max_points: str = ""  # extended: k
     rubric: str = ""  # extended: one level per line, "points: description"
+    source: str = ""  # 出处, saved with the version
+    tags: str = ""  # comma-separated; set with a new item, later in the labels form
+    enemy_sets: str = ""
 
     @classmethod
     def of_version(cls, item: Item, version: ItemVersion) -> ItemForm:
@@ -67,7 +70,8 @@ class ItemForm:
                    accepted="\n".join(version.key) if item.item_type == ItemType.text else "",
                    matching=[n for n in items.TEXT_MATCHING if scoring.get(n, n != "case_sensitive")],
                    max_points=str(scoring.get("max_points", "")),
-                   rubric="\n".join(f"{lv['points']}: {lv['description']}" for lv in scoring.get("rubric", [])))
+                   rubric="\n".join(f"{lv['points']}: {lv['description']}" for lv in scoring.get("rubric", [])),
+                   source=version.source)
 
 
 def item_form(item_type: str = Form(""), appraisal_point_id: str = Form(""), stem: str = Form(""),
@@ -75,7 +79,8 @@ def item_form(item_type: str = Form(""), appraisal_point_id: str = Form(""), ste
               option_D: str = Form(""), option_E: str = Form(""), key: list[str] = Form(default=[]),
               tf_key: str = Form(""), difficulty: str = Form(""), explanation: str = Form(""),
               scoring_mode: str = Form("all"), accepted: str = Form(""), matching: list[str] = Form(default=[]),
-              max_points: str = Form(""), rubric: str = Form("")) -> ItemForm:
+              max_points: str = Form(""), rubric: str = Form(""), source: str = Form(""), tags: str = Form(""),
+              enemy_sets: str = Form("")) -> ItemForm:
     """Parse the editor's form; choice items send ``key`` checkboxes, true/false items ``tf_key``,
     text-entry items ``accepted`` lines, extended items ``max_points`` and ``rubric`` lines."""
     chosen = [tf_key] if tf_key else []
@@ -83,7 +88,7 @@ def item_form(item_type: str = Form(""), appraisal_point_id: str = Form(""), ste
                     options=dict(zip(OPTION_IDS, (option_A, option_B, option_C, option_D, option_E), strict=False)),
                     key=chosen if item_type == ItemType.truefalse else list(key), difficulty=difficulty.strip(),
                     explanation=explanation, scoring_mode=scoring_mode, accepted=accepted, matching=matching,
-                    max_points=max_points.strip(), rubric=rubric)
+                    max_points=max_points.strip(), rubric=rubric, source=source, tags=tags, enemy_sets=enemy_sets)
 
 
 def _scoring(form: ItemForm, unparsed: dict[str, str]) -> tuple[list[str], dict | None]:
@@ -129,7 +134,8 @@ def _draft(db: Session, form: ItemForm) -> items.ItemDraft:
         occupation_id=point.occupation_id if point else 0, level=point.level if point else "",
         item_type=form.item_type, appraisal_point_id=point.id if point else 0, stem=form.stem,
         options=[{"id": option_id, "text": form.options.get(option_id, "")} for option_id in OPTION_IDS],
-        key=key, difficulty=difficulty, explanation=form.explanation, scoring=scoring)
+        key=key, difficulty=difficulty, explanation=form.explanation, scoring=scoring, source=form.source,
+        tags=items.labels(form.tags), enemy_sets=items.labels(form.enemy_sets))
     if unparsed:
         try:
             items.validate(db, draft)
@@ -148,7 +154,8 @@ def _audit_as(db: Session, user: User) -> items.AuditSink:
 def _editor_context(db: Session, form: ItemForm, errors: dict[str, str]) -> dict:
     return {**RICH_TEXT, "form": form, "errors": errors, "point_groups": items.appraisal_point_groups(db),
             "option_ids": OPTION_IDS, "item_types": list(ItemType), "statuses": list(ItemStatus),
-            "choice_types": [t.value for t in CHOICE_TYPES], "matching_names": items.TEXT_MATCHING}
+            "choice_types": [t.value for t in CHOICE_TYPES], "matching_names": items.TEXT_MATCHING,
+            "known_tags": items.tag_names(db), "known_enemy_sets": items.enemy_set_names(db)}
 
 
 # ---- the item list ------------------------------------------------------------------
@@ -162,14 +169,16 @@ def _choice(raw: str, allowed: type) -> str | None:
 @router.get("/items")
 @allow(*AUTHORS)
 def item_list(request: Request, occupation: str = "", level: str = "", point: str = "", status: str = "",
-              item_type: str = Query("", alias="type"), q: str = "", page: str = "1",
-              db: Session = Depends(get_db)):
+              item_type: str = Query("", alias="type"), q: str = "", source: str = "", tag: str = "",
+              enemy: str = "", page: str = "1", db: Session = Depends(get_db)):
     """The item bank, filtered and paged; htmx requests get the table only."""
     filters = {"occupation": _number(occupation), "level": _choice(level, Level), "point": _number(point),
-               "status": _choice(status, ItemStatus), "type": _choice(item_type, ItemType), "q": q.strip()[:200]}
+               "status": _choice(status, ItemStatus), "type": _choice(item_type, ItemType), "q": q.strip()[:200],
+               "source": source.strip()[:300], "tag": tag.strip()[:60], "enemy": enemy.strip()[:60]}
     wanted = items.ItemFilter(
         occupation_id=filters["occupation"], level=filters["level"], appraisal_point_id=filters["point"],
         status=filters["status"], item_type=filters["type"], text=filters["q"] or None,
+        source=filters["source"] or None, tag=filters["tag"] or None, enemy_set=filters["enemy"] or None,
         page=_number(page) or 1, page_size=PAGE_SIZE)
     found = items.list_items(db, wanted)
     if found.page > found.pages:  # a bookmarked page beyond the end shows the last one
@@ -184,6 +193,8 @@ def item_list(request: Request, occupation: str = "", level: str = "", point: st
         **RICH_TEXT, "found": found, "filters": filters, "page_url": page_url, "occupations": items.occupations(db),
         "levels": list(Level), "point_groups": items.appraisal_point_groups(db), "statuses": list(ItemStatus),
         "item_types": list(ItemType), "bulk_commands": workflow.BULK_COMMANDS,
+        "labels": items.item_labels(db, [item.id for item, _version, _point in found.rows]),
+        "known_tags": items.tag_names(db), "known_enemy_sets": items.enemy_set_names(db),
         "moved": _number(request.query_params.get("moved"))}, block="items_table")
 
 
@@ -212,7 +223,8 @@ def create(request: Request, form: ItemForm = Depends(item_form), db: Session = 
 
 
 def _item_page(request: Request, db: Session, item_id: int, form: ItemForm | None, errors: dict[str, str],
-               status_code: int = 200, saved: bool = False):
+               status_code: int = 200, saved: bool = False, label_errors: dict[str, str] | None = None,
+               labels_saved: bool = False):
     item = items.get_item(db, item_id)
     versions = items.versions_of(db, item_id)
     current = next(v for v in versions if v.version_no == item.current_version)
@@ -223,7 +235,10 @@ def _item_page(request: Request, db: Session, item_id: int, form: ItemForm | Non
                    commands=[c for c in workflow.Command if (item.status, c) in workflow.TRANSITIONS
                              and c != workflow.Command.revise],
                    is_author=user.username in workflow.authors_of(db, item),
-                   reviews=workflow.history(db, item_id), diffs=_diffs(versions))
+                   reviews=workflow.history(db, item_id), diffs=_diffs(versions),
+                   labels=items.item_labels(db, [item_id])[item_id], label_errors=label_errors or {},
+                   labels_saved=labels_saved,
+                   enemies=items.enemy_partners(db, item_id))
     calibration = quality.latest_calibration(db, item_id)
     context.update(calibration=calibration, curves=quality.curves_svg(calibration) if calibration else None)
     return render(request, "examiner/item.html", context, status_code=status_code)
@@ -231,9 +246,10 @@ def _item_page(request: Request, db: Session, item_id: int, form: ItemForm | Non
 
 @router.get("/items/{item_id}")
 @allow(*AUTHORS)
-def show_item(request: Request, item_id: int, saved: bool = False, db: Session = Depends(get_db)):
+def show_item(request: Request, item_id: int, saved: bool = False, labels_saved: bool = False,
+              db: Session = Depends(get_db)):
     """The current version, the version history and the editor."""
-    return _item_page(request, db, item_id, None, {}, saved=saved)
+    return _item_page(request, db, item_id, None, {}, saved=saved, labels_saved=labels_saved)
 
 
 @router.post("/items/{item_id}")
@@ -249,6 +265,22 @@ def edit(request: Request, item_id: int, form: ItemForm = Depends(item_form), db
         return _item_page(request, db, item_id, form, exc.errors, status_code=422)
     db.commit()
     return RedirectResponse(f"/examiner/items/{item_id}?saved=1", status_code=303)
+
+
+@router.post("/items/{item_id}/labels")
+@allow(*AUTHORS)
+def set_labels(request: Request, item_id: int, tags: str = Form(""), enemy_sets: str = Form(""),
+               db: Session = Depends(get_db), user: User = Depends(current_user)):
+    """Tags and enemy sets: saved on the item without a new version or a new review."""
+    items.get_item(db, item_id)
+    try:
+        items.set_labels(db, item_id, items.labels(tags), items.labels(enemy_sets), user.username,
+                         _audit_as(db, user))
+    except ItemValidationError as exc:
+        db.rollback()
+        return _item_page(request, db, item_id, None, {}, status_code=422, label_errors=exc.errors)
+    db.commit()
+    return RedirectResponse(f"/examiner/items/{item_id}?labels_saved=1", status_code=303)
 
 
 def _diffs(versions: list[ItemVersion]) -> dict[int, object]:
@@ -314,3 +346,4 @@ def review_queue(request: Request, db: Session = Depends(get_db), user: User = D
 
 
 router.include_router(examiner_bank.router)
+router.include_router(marking.router)
