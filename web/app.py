@@ -24,7 +24,18 @@ from web.bus import make_bus
 from web.db import make_engine
 from web.deps import get_db, load_user
 from web.i18n import gettext_callables, locale_of
-from web.routes import admin, auth, candidate, certificates, examiner, supervisor, verify
+from web.routes import (
+    admin,
+    admin_scheduling,
+    appeals,
+    auth,
+    candidate,
+    certificates,
+    examiner,
+    supervisor,
+    survey,
+    verify,
+)
 from web.settings import Settings, get_settings
 
 log = logging.getLogger("skillcert")
@@ -61,7 +72,8 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.dependency_overrides[get_db] = _request_session
     app.dependency_overrides[load_user] = _load_user
     errors.install(app)
-    for module in (auth, candidate, examiner, supervisor, admin, certificates, verify):
+    for module in (auth, candidate, examiner, supervisor, admin, certificates, verify, admin_scheduling, appeals,
+                   survey):
         app.include_router(module.router)
     # Sockets authorize themselves (web/ws.py): the app-wide dependencies read a Request.
     app.router.routes.extend(ws.router.routes)

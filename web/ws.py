@@ -39,6 +39,7 @@ from engine.errors import DeliveryError, InvalidInputError
 from engine.models import CandidateSession, CandidateSessionStatus, ProctoringEvent, Role, User
 from engine.proctoring import service as proctoring
 from engine.proctoring.events import EventKind
+from engine.scheduling import service as scheduling
 from web.auth import allow, declared_roles, signed_in_user
 from web.bus import room_channel, sitting_channel
 from web.i18n import gettext_callables, locale_of
@@ -369,9 +370,9 @@ async def supervisor_socket(websocket: WebSocket, exam_session_id: int) -> None:
 
 
 async def _watch_room(websocket: WebSocket, exam_session_id: int) -> None:
-    await authorize_socket(websocket, supervisor_socket)
-    try:
-        await _db(websocket, lambda db: administration.get_exam_session(db, exam_session_id))
+    user = await authorize_socket(websocket, supervisor_socket)
+    try:  # a supervisor watches only sittings on duty at (engine.scheduling)
+        await _db(websocket, lambda db: scheduling.supervised_exam_session(db, user, exam_session_id))
     except DeliveryError:
         raise SocketClosed(CloseCode.not_found, "no such exam session") from None
     locale = locale_of(websocket, websocket.app.state.settings.default_locale)  # type: ignore[arg-type]

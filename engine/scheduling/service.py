@@ -414,10 +414,7 @@ def ensure_may_supervise(session: Session, user: User, exam_session_id: int | No
                          sitting_id: int | None = None) -> None:
     """Refuse as "not found" (no hint that the sitting exists) when ``may_supervise`` says no."""
     if sitting_id is not None:
-        sitting = session.get(CandidateSession, sitting_id)
-        if sitting is None:
-            raise NotFoundError(N_("exam sitting %(id)s not found"), id=sitting_id)
-        exam_session_id = sitting.exam_session_id
+        exam_session_id = get_sitting(session, sitting_id).exam_session_id
     assert exam_session_id is not None
     if not may_supervise(session, user, exam_session_id):
         if sitting_id is not None:
@@ -425,11 +422,30 @@ def ensure_may_supervise(session: Session, user: User, exam_session_id: int | No
         raise NotFoundError(N_("exam session %(id)s not found"), id=exam_session_id)
 
 
+def supervised_exam_session(session: Session, user: User, exam_session_id: int) -> ExamSession:
+    """The exam session, when it exists and the user may supervise it (else "not found")."""
+    exam_session = administration.get_exam_session(session, exam_session_id)
+    ensure_may_supervise(session, user, exam_session_id)
+    return exam_session
+
+
+def visible_summaries(session: Session, user: User, summaries: list) -> list:
+    """The exam-session summaries (``administration.exam_session_summaries``) the user may supervise."""
+    return [s for s in summaries if may_supervise(session, user, s.exam_session.id)]
+
+
 def visible_exam_session_ids(session: Session, user: User, exam_session_ids: list[int]) -> set[int]:
     return {i for i in exam_session_ids if may_supervise(session, user, i)}
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
+
+
+def get_sitting(session: Session, candidate_session_id: int) -> CandidateSession:
+    sitting = session.get(CandidateSession, candidate_session_id)
+    if sitting is None:
+        raise NotFoundError(N_("exam sitting %(id)s not found"), id=candidate_session_id)
+    return sitting
 
 
 def _institution(session: Session, institution_id: int) -> Institution:

@@ -17,13 +17,15 @@ from engine.models import CandidateSessionStatus, Role, User
 from engine.proctoring import service as proctoring
 from engine.proctoring.commands import ROOM_WIDE, IncidentCategory, parse_command
 from engine.proctoring.events import SHOWN_TO_CANDIDATE
+from engine.scheduling import service as scheduling
 from web.auth import allow
 from web.bus import publish_after_commit, room_channel, sitting_channel
 from web.deps import current_user, get_db, now
 from web.errors import Forbidden
+from web.supervision_scope import on_duty
 from web.templating import render
 
-router = APIRouter(prefix="/supervisor")
+router = APIRouter(prefix="/supervisor", dependencies=[Depends(on_duty)])  # only sittings on duty at
 SUPERVISORS = (Role.supervisor, Role.admin)
 
 
@@ -32,7 +34,9 @@ SUPERVISORS = (Role.supervisor, Role.admin)
 def exam_sessions(request: Request, db: Session = Depends(get_db), at: datetime = Depends(now)):
     """Exam sessions, today's first, with their candidates counted by status."""
     return render(request, "supervisor/sessions.html",
-                  {"summaries": administration.exam_session_summaries(db, at.date()), "today": at.date()})
+                  {"summaries": scheduling.visible_summaries(db, request.state.user,
+                                                             administration.exam_session_summaries(db, at.date())),
+                   "today": at.date()})
 
 
 @router.get("/sessions/{exam_session_id}")
