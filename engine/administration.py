@@ -25,6 +25,7 @@ from engine.models import (
     User,
 )
 from engine.proctoring import service as proctoring
+from engine.quality import suspension
 
 
 def _required(value: str, field: str, limit: int = 200) -> str:
@@ -78,8 +79,11 @@ def create_exam_session(session: Session, exam_definition_id: int, room_id: int,
                         starts_at: datetime, actor: str) -> ExamSession:
     if session.get(ExamDefinition, exam_definition_id) is None:
         raise NotFoundError(N_("exam definition %(id)s not found"), id=exam_definition_id)
-    if session.get(Room, room_id) is None:
+    room = session.get(Room, room_id)
+    if room is None:
         raise NotFoundError(N_("room %(id)s not found"), id=room_id)
+    center = session.get(TestCenter, room.test_center_id)
+    suspension.refuse_if_suspended(session, center.institution_id)  # the exit mechanism (engine/quality)
     sitting = ExamSession(exam_definition_id=exam_definition_id, room_id=room_id,
                           title=_required(title, "title"), starts_at=starts_at)
     session.add(sitting)
