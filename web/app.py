@@ -30,8 +30,10 @@ from web.routes import (
     appeals,
     auth,
     candidate,
+    candidate_adaptive,
     certificates,
     examiner,
+    examiner_exams,
     supervisor,
     survey,
     verify,
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.dependency_overrides[load_user] = _load_user
     errors.install(app)
     for module in (auth, candidate, examiner, supervisor, admin, certificates, verify, admin_scheduling, appeals,
-                   survey):
+                   survey, candidate_adaptive, examiner_exams):
         app.include_router(module.router)
     # Sockets authorize themselves (web/ws.py): the app-wide dependencies read a Request.
     app.router.routes.extend(ws.router.routes)

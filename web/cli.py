@@ -80,7 +80,7 @@ def demo_seed() -> None:
 
     db = make_engine(get_settings().resolved_database_url)
     with Session(db, expire_on_commit=False) as session:
-        report = seed(session)
+        report = seed(session, adaptive=True)
         session.commit()
     typer.echo(report)
 

@@ -26,6 +26,7 @@ from engine.models import ExamDefinition, ExamFormItem
 from itembank.calibrations import latest_parameters
 from itembank.irt.models import ItemBank, ItemParams
 from itembank.models import AppraisalNode, Item, ItemStatus, ItemType, ItemVersion, NodeKind
+from itembank.service import enemy_groups
 
 # Item types scored the moment they are answered; rubric items wait for a rater and so
 # cannot steer an adaptive test.
@@ -42,6 +43,7 @@ class BankSnapshot:
     versions: dict[str, int] = field(default_factory=dict)  # id -> item version served
     pretest: list[str] = field(default_factory=list)  # active but not yet calibrated
     weights: dict[str, dict[str, float]] = field(default_factory=dict)  # level -> code -> weight
+    enemies: list[list[int]] = field(default_factory=list)  # the bank's enemy sets (item metadata)
 
     @property
     def ids(self) -> list[str]:
@@ -82,6 +84,7 @@ def bank_snapshot(session: Session, definition: ExamDefinition) -> BankSnapshot:
         snapshot.params.append({"id": item_id, "model": calibration.model, "a": calibration.a,
                                 "d": list(calibration.d), "c": calibration.c})
         snapshot.attributes[item_id] = {**_ancestors(nodes, item.appraisal_point_id), "type": item.item_type.value}
+    snapshot.enemies = enemy_groups(session, [int(i) for i in snapshot.ids])
     return snapshot
 
 
@@ -97,7 +100,8 @@ def _ancestors(nodes: dict[int, AppraisalNode], point_id: int) -> dict[str, str]
 
 def blueprint_doc(snapshot: BankSnapshot, level: str, type_bounds: dict, enemies: list[list[int]],
                   min_length: int, max_length: int) -> dict:
-    """The blueprint: appraisal weights of ``level`` as count bounds, item-type bounds, enemies.
+    """The blueprint: appraisal weights of ``level`` as count bounds, item-type bounds, enemies
+    (the bank's enemy sets from the item metadata plus the exam's own ``enemies``).
 
     A weight w (share of the weights of that level) bounds the count between
     ⌊w·min_length⌋ and ⌈w·max_length⌉, so a variable-length test may stop early.
@@ -112,7 +116,7 @@ def blueprint_doc(snapshot: BankSnapshot, level: str, type_bounds: dict, enemies
     if type_bounds:
         constraints["type"] = {t: dict(b) for t, b in sorted(type_bounds.items())}
     known = set(snapshot.ids)
-    sets = [[str(i) for i in group if str(i) in known] for group in enemies]
+    sets = [[str(i) for i in group if str(i) in known] for group in [*snapshot.enemies, *enemies]]
     return {"items": snapshot.attributes, "constraints": constraints,
             "enemies": [s for s in sets if len(s) > 1]}
 

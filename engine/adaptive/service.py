@@ -45,7 +45,7 @@ from engine.models import (
     SessionItem,
 )
 from engine.proctoring import timing
-from itembank.models import Item, ItemType, ItemVersion
+from itembank.models import Item, ItemVersion
 from itembank.scoring import ResponseError, ScoringRule, score
 from itembank.timeutil import utcnow
 
@@ -503,6 +503,35 @@ def is_adaptive(session: Session, sitting: CandidateSession) -> bool:
     return record_of(session, sitting) is not None
 
 
-def presented_type(session: Session, step: AdaptiveStep) -> ItemType:
-    version = session.get(ItemVersion, step.item_version_id)
-    return session.get(Item, version.item_id).item_type
+@dataclass(frozen=True)
+class PendingView:
+    item: delivery.PresentedItem
+    step: AdaptiveStep
+    max_length: int  # most items the sitting can have (scored maximum plus pretest)
+
+
+def pending_view(session: Session, sitting: CandidateSession) -> PendingView:
+    """The item to show now; the replay of the stored steps must serve exactly this item."""
+    record = _record(session, sitting)
+    steps = steps_of(session, record)
+    replay(record, steps)  # raises ReplayMismatchError if the stored trail does not reproduce
+    pending = steps[-1] if steps and steps[-1].score is None else None
+    if pending is None:
+        raise IllegalTransitionError(N_("this exam has no question waiting for an answer"))
+    item = next(i for i in delivery.presented_items(session, sitting) if i.position == pending.position)
+    settings = record.design["settings"]
+    n_pretest = min(int(settings.get("n_pretest", 0)), len(record.design.get("pretest", [])))
+    return PendingView(item, pending, int(settings["max_length"]) + n_pretest)
+
+
+def is_pending(session: Session, sitting: CandidateSession, position: int) -> bool:
+    record = record_of(session, sitting)
+    pending = pending_step(session, record) if record else None
+    return pending is not None and pending.position == position
+
+
+def item_type_at(session: Session, sitting: CandidateSession, position: int) -> str:
+    line = session.exec(select(SessionItem).where(SessionItem.candidate_session_id == sitting.id,
+                                                  SessionItem.position == position)).one()
+    version = session.get(ItemVersion, line.item_version_id)
+    return session.get(Item, version.item_id).item_type.value

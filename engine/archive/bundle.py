@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 import engine.archive.providers  # noqa: F401  (registers the sections)
 from engine import audit
 from engine.archive import retention
-from engine.archive.sections import ArchiveFile, Section, SittingContext, dump_json, sections
+from engine.archive.sections import CONTEXT_HOOKS, ArchiveFile, Section, SittingContext, dump_json, sections
 from engine.certification import service as certification
 from engine.certification.models import Certificate
 from engine.errors import N_, NotFoundError
@@ -57,6 +57,8 @@ def load_context(session: Session, sitting_id: int, verify_base: str = "", light
                          center, institution, result, certificate)
     ctx.extra.update(verify_base=verify_base.rstrip("/"), light=light,
                      passed=certification.outcome_of(session, sitting_id).outcome.passed)
+    for hook in CONTEXT_HOOKS:
+        hook(session, ctx)
     return ctx
 
 
@@ -74,7 +76,9 @@ class SectionStatus:
     def status(self) -> str:
         if not self.applies:
             return "not_applicable"
-        return "present" if self.records > 0 else "missing"
+        if self.records > 0:
+            return "present"
+        return "missing" if self.section.required else "none"  # an optional part with nothing to hold
 
     @property
     def incomplete(self) -> bool:

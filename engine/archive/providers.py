@@ -9,12 +9,30 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from engine import audit
-from engine.archive.sections import ArchiveFile, SittingContext, json_file, register, row_dict
+from engine.adaptive.models import AdaptiveSitting, AdaptiveStep
+from engine.archive.sections import (
+    ArchiveFile,
+    SittingContext,
+    context_hook,
+    json_file,
+    register,
+    row_dict,
+    table_section,
+)
 from engine.certification import service as certification
 from engine.certification.models import CertificateStatus, PartScoreRecord, Registration
 from engine.certification.pdf import render_pdf, sheet_for
 from engine.models import AuditEntry, ProctoringEvent, Response, SessionItem
+from engine.practical.models import (
+    Adjudication,
+    PracticalAction,
+    PracticalAttempt,
+    PracticalTask,
+    RaterAssignment,
+    RaterScore,
+)
 from engine.proctoring.events import SUPERVISOR_ACTIONS
+from engine.results.models import Appeal
 from itembank.models import ItemVersion
 
 # ---- identity and registration ---------------------------------------------------------------------
@@ -192,3 +210,67 @@ def audit_chain(session: Session, ctx: SittingContext) -> list[ArchiveFile]:
 
 
 # ---- sections of other packages (one line each) ---------------------------------------------------
+
+
+@register("cat_trail", "the adaptive (CAT) trail: seed, frozen design, every served item with the estimates",
+          applies=lambda ctx: ctx.definition.theory_mode == "adaptive" and ctx.sitting.started_at is not None)
+def cat_trail(session: Session, ctx: SittingContext) -> list[ArchiveFile]:
+    adaptive = session.exec(select(AdaptiveSitting).where(AdaptiveSitting.candidate_session_id == ctx.sitting_id)
+                            ).first()
+    steps = session.exec(select(AdaptiveStep).where(AdaptiveStep.adaptive_sitting_id == adaptive.id)
+                         .order_by(AdaptiveStep.position)).all() if adaptive else []
+    return [json_file("theory/cat_sitting.json", row_dict(adaptive) if adaptive else None,
+                      "seed, design, exposure snapshot and final estimate"),
+            json_file("theory/cat_steps.json", [row_dict(s) for s in steps],
+                      "each served item: estimate before, score, estimate after, timing")]
+
+
+@context_hook
+def practical_tasks(session: Session, ctx: SittingContext) -> None:
+    tasks = session.exec(select(PracticalTask).where(PracticalTask.exam_definition_id == ctx.definition.id)).all()
+    ctx.extra["practical_kinds"] = {str(task.kind) for task in tasks}
+
+
+def _attempts(session: Session, ctx: SittingContext) -> list[PracticalAttempt]:
+    return list(session.exec(select(PracticalAttempt).where(PracticalAttempt.candidate_session_id == ctx.sitting_id)
+                             .order_by(PracticalAttempt.task_id)).all())
+
+
+@register("practical", "simulation action logs and practical score sheets",
+          applies=lambda ctx: bool(ctx.extra.get("practical_kinds")) and ctx.sitting.started_at is not None)
+def practical(session: Session, ctx: SittingContext) -> list[ArchiveFile]:
+    attempts = _attempts(session, ctx)
+    ids = [a.id for a in attempts]
+    actions = session.exec(select(PracticalAction).where(col(PracticalAction.attempt_id).in_(ids))
+                           .order_by(PracticalAction.attempt_id, PracticalAction.seq)).all() if ids else []
+    return [json_file("practical/attempts.json", [row_dict(a) for a in attempts],
+                      "each practical task attempt with its score sheet, veto and trace fingerprint"),
+            json_file("practical/actions.json", [row_dict(a) for a in actions],
+                      "every simulator action in order, on the server clock", records=len(actions) or len(ids))]
+
+
+@register("rater_forms", "rater assignments, each rater's form and the chief rater's adjudication",
+          applies=lambda ctx: "rated" in ctx.extra.get("practical_kinds", ()) and ctx.sitting.started_at is not None)
+def rater_forms(session: Session, ctx: SittingContext) -> list[ArchiveFile]:
+    ids = [a.id for a in _attempts(session, ctx)]
+    assignments = session.exec(select(RaterAssignment).where(col(RaterAssignment.attempt_id).in_(ids))
+                               .order_by(RaterAssignment.id)).all() if ids else []
+    forms = session.exec(select(RaterScore).where(col(RaterScore.assignment_id).in_([a.id for a in assignments]))
+                         .order_by(RaterScore.id)).all() if assignments else []
+    decisions = session.exec(select(Adjudication).where(col(Adjudication.attempt_id).in_(ids))
+                             .order_by(Adjudication.id)).all() if ids else []
+    return [json_file("practical/rater_assignments.json", [row_dict(a) for a in assignments], "who rated what"),
+            json_file("practical/rater_forms.json", [row_dict(f) for f in forms], "each rater's scores and vetoes"),
+            json_file("practical/adjudications.json", [row_dict(d) for d in decisions],
+                      "the chief rater's decisions where raters disagreed", records=0)]
+
+
+table_section("appeals", "score review requests (成绩复核) and their outcomes", Appeal, "results/appeals.json",
+              required=False)
+audit_subject(lambda ctx: [("appeal", str(i)) for i in ctx.extra.get("appeal_ids", ())])
+
+
+@context_hook
+def appeal_ids(session: Session, ctx: SittingContext) -> None:
+    ctx.extra["appeal_ids"] = list(session.exec(select(Appeal.id).where(
+        Appeal.candidate_session_id == ctx.sitting_id).order_by(Appeal.id)).all())

@@ -78,6 +78,13 @@ class Section:
 
 
 SECTIONS: dict[str, Section] = {}
+ContextHook = Callable[[Session, SittingContext], None]
+CONTEXT_HOOKS: list[ContextHook] = []  # fill ``ctx.extra`` with what ``applies`` functions need to know
+
+
+def context_hook(hook: ContextHook) -> ContextHook:
+    CONTEXT_HOOKS.append(hook)
+    return hook
 
 
 def register(name: str, title: str, applies: Applies = always, required: bool = True

@@ -46,6 +46,7 @@ def test_a_tampered_archive_fails_naming_the_file(runner, sitting_id, tmp_path):
     assert runner.invoke(cli.app, ["archive", "export", str(sitting_id), "-o", str(out)]).exit_code == 0
     with zipfile.ZipFile(out) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
+    size = len(contents["results/theory.json"])
     contents["results/theory.json"] = contents["results/theory.json"].replace(b'"passed": true', b'"passed": false')
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -54,7 +55,7 @@ def test_a_tampered_archive_fails_naming_the_file(runner, sitting_id, tmp_path):
     out.write_bytes(buffer.getvalue())
     result = runner.invoke(cli.app, ["archive", "verify", str(out)])
     assert result.exit_code == 1
-    assert "tampered: results/theory.json: size 170 bytes, the manifest says 169" in result.output
+    assert f"tampered: results/theory.json: size {size + 1} bytes, the manifest says {size}" in result.output
 
 
 def test_bad_input_exits_2(runner, tmp_path):

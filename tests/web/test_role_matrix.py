@@ -56,6 +56,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/candidate/sessions/{sitting_id}/review"): CANDIDATE,
     ("POST", "/candidate/sessions/{sitting_id}/submit"): CANDIDATE,
     ("GET", "/candidate/sessions/{sitting_id}/result"): CANDIDATE,
+    ("GET", "/candidate/sessions/{sitting_id}/adaptive"): CANDIDATE,
+    ("POST", "/candidate/sessions/{sitting_id}/adaptive/{position}/answer"): CANDIDATE,
+    ("POST", "/candidate/sessions/{sitting_id}/adaptive/{position}/next"): CANDIDATE,
     ("GET", "/examiner/items"): AUTHORS,
     ("GET", "/examiner/items/new"): AUTHORS,
     ("POST", "/examiner/items"): AUTHORS,
@@ -66,6 +69,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/examiner/items/{item_id}/workflow"): AUTHORS,
     ("POST", "/examiner/bulk"): AUTHORS,
     ("GET", "/examiner/review"): AUTHORS,
+    ("GET", "/examiner/exams"): AUTHORS,
+    ("GET", "/examiner/exams/{definition_id}"): AUTHORS,
+    ("POST", "/examiner/exams/{definition_id}/settings"): AUTHORS,
+    ("GET", "/examiner/exams/{definition_id}/preview"): AUTHORS,
+    ("POST", "/examiner/exams/{definition_id}/assemble"): AUTHORS,
+    ("POST", "/examiner/exams/{definition_id}/form"): AUTHORS,
+    ("GET", "/examiner/sittings/{sitting_id}/adaptive"): AUTHORS,
     ("POST", "/examiner/images"): AUTHORS,
     ("GET", "/examiner/images/{sha256}"): AUTHORS,
     ("GET", "/supervisor"): SUPERVISORS,
@@ -73,6 +83,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/supervisor/sessions/{exam_session_id}/commands"): SUPERVISORS,
     ("GET", "/supervisor/sittings/{sitting_id}"): SUPERVISORS,
     ("POST", "/supervisor/sittings/{sitting_id}/commands"): SUPERVISORS,
+    ("GET", "/supervisor/sittings/{sitting_id}/adaptive"): SUPERVISORS,
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
@@ -164,7 +175,8 @@ class DemoIds:
         return {"sitting_id": self.sitting_id, "position": 1, "item_id": self.item_id,
                 "exam_session_id": self.exam_session_id, "institution_id": self.institution_id,
                 "center_id": self.center_id, "sha256": "0" * 64, "certificate_id": 1,
-                "number": "S370137000001264000001", "room_id": self.room_id, "appeal_id": 1, "kind": "csv"}
+                "number": "S370137000001264000001", "room_id": self.room_id, "appeal_id": 1, "kind": "csv",
+                "definition_id": self.definition_id}
 
 
 def _demo_ids(db_engine) -> DemoIds:

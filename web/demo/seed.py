@@ -41,7 +41,7 @@ def resident_id(address: str, born: str, sequence: str) -> str:
     return first17 + check_character(first17)
 
 
-def seed(session: Session) -> str:
+def seed(session: Session, adaptive: bool = False) -> str:
     content = json.loads(CONTENT.read_text(encoding="utf-8"))
     if session.exec(select(Occupation).where(Occupation.code == content["occupation"]["code"])).first():
         return "demo data already present — nothing to do"
@@ -58,6 +58,9 @@ def seed(session: Session) -> str:
         created.append((spec["type"], items.create_item(session, draft, "examiner", record)))
     definition = _exam_definition(session, occupation, level, created)
     lines = _accounts_and_sitting(session, definition)
+    if adaptive:  # the adaptive exam of web/demo/adaptive.py (`skillcert demo seed` adds it)
+        from web.demo.adaptive import seed_adaptive
+        lines.append(seed_adaptive(session, definition, created, EXAM_MINUTES))
     lines.append(_practical_part(session, definition))
     return "\n".join([f"seeded {occupation.name} ({occupation.code}) {level.value}: {len(nodes)} appraisal nodes, "
                       f"{len(created)} items, exam {definition.code} ({EXAM_MINUTES} min)", *lines])

@@ -9,11 +9,13 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from engine import delivery
+from engine.adaptive import service as adaptive
 from engine.errors import DeadlinePassedError
 from engine.models import CandidateSession, CandidateSessionStatus, Role, User
 from web.auth import allow
 from web.bus import publish_after_commit, room_channel
 from web.deps import current_user, get_db, now
+from web.routes.candidate_adaptive import page_url as adaptive_page
 from web.templating import render
 
 router = APIRouter(prefix="/candidate")
@@ -80,6 +82,8 @@ def resume(sitting_id: int, db: Session = Depends(get_db), user: User = Depends(
         return RedirectResponse(_result_url(sitting_id), status_code=303)
     if sitting.status == CandidateSessionStatus.scheduled:
         return RedirectResponse("/candidate", status_code=303)
+    if adaptive.is_adaptive(db, sitting):  # one item at a time, no navigator (candidate_adaptive.py)
+        return RedirectResponse(adaptive_page(sitting_id), status_code=303)
     return RedirectResponse(_item_url(sitting_id, sitting.current_position), status_code=303)
 
 
@@ -93,6 +97,8 @@ def item_screen(request: Request, sitting_id: int, position: int, db: Session = 
         return RedirectResponse(_result_url(sitting_id), status_code=303)
     if sitting.status == CandidateSessionStatus.scheduled:
         return RedirectResponse("/candidate", status_code=303)
+    if adaptive.is_adaptive(db, sitting):
+        return RedirectResponse(adaptive_page(sitting_id), status_code=303)
     if sitting.status == CandidateSessionStatus.paused:
         delivery.presented_position(db, sitting, position)  # a reload while paused shows the overlay
     else:
@@ -195,5 +201,9 @@ def result(request: Request, sitting_id: int, db: Session = Depends(get_db),
     sitting = _my_sitting(db, user, sitting_id)
     _settled(db, sitting, at)
     outcome = delivery.result_of(db, sitting)
+    if adaptive.is_adaptive(db, sitting):  # θ, SE, items used and the decision's confidence
+        return render(request, "candidate/adaptive_result.html", {
+            "sitting": sitting, "result": outcome, "definition": delivery.definition_of(db, sitting),
+            "summary": adaptive.summary(db, sitting_id)})
     return render(request, "candidate/result.html", {"sitting": sitting, "result": outcome,
                                                      "definition": delivery.definition_of(db, sitting)})

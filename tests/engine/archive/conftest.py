@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from engine import delivery
 from engine.certification import service as certification
 from engine.models import Candidate, CandidateSession, Institution, SessionItem, User
+from engine.practical import service as practical_service
 from engine.proctoring import service as proctoring
 from engine.proctoring.commands import CommandKind, SupervisorCommand
 from engine.proctoring.events import EventKind
@@ -34,6 +35,9 @@ def finish_sitting(session: Session, username: str = "candidate", practical: flo
     proctoring.record_client_event(session, sitting, EventKind.page_hidden.value, {}, username, now)
     proctoring.issue(session, sitting, SupervisorCommand(CommandKind.warn, "looked away"), "supervisor", now)
     delivery.submit(session, sitting, username, now)
+    for task in practical_service.tasks_of(session, delivery.definition_of(session, sitting).id):
+        attempt = practical_service.start_attempt(session, sitting, task.id, username, now)
+        practical_service.finish(session, attempt, username, now)
     certification.record_part_score(session, sitting.id, "practical", practical, False, "rater")
     institution = session.exec(select(Institution)).first()
     if not session.exec(select(certification.NumberingProfile)).first():

@@ -12,12 +12,24 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from engine import audit
+from engine.adaptive.models import AdaptiveSitting, AdaptiveStep
 from engine.archive import bundle, completeness, retention
 from engine.archive.sections import SECTIONS, table_section
 from engine.archive.verify import verify_archive
 from engine.certification.models import Certificate
 from engine.errors import InvalidInputError, NotFoundError
-from engine.models import AuditEntry, CandidateSession, ProctoringEvent, Response, SessionItem
+from engine.models import (
+    AuditEntry,
+    CandidateSession,
+    ExamDefinition,
+    ExamSession,
+    ProctoringEvent,
+    Response,
+    SessionItem,
+    User,
+)
+from engine.practical.models import PracticalAttempt, PracticalTask, RaterAssignment, RaterScore
+from itembank.models import ItemVersion
 from tests.engine.archive.conftest import finish_sitting
 
 
@@ -58,7 +70,8 @@ class TestExport:
         sections = {s["name"]: s["status"] for s in archive.manifest["sections"]}
         assert sections == {"identity": "present", "sitting": "present", "items": "present",
                             "responses": "present", "proctoring": "present", "results": "present",
-                            "certificate": "present", "audit": "present"}
+                            "certificate": "present", "audit": "present", "practical": "present",
+                            "cat_trail": "not_applicable", "rater_forms": "not_applicable", "appeals": "none"}
         files = members(archive.data)
         assert set(files) == {f["path"] for f in archive.manifest["files"]} | {"manifest.json", "manifest.sha256"}
         for entry in archive.manifest["files"]:
@@ -233,6 +246,54 @@ class TestCompleteness:
             rows = completeness.of_exam_session(session, exam_session_id)
         assert len(rows) == 3 and all(row.complete for row in rows)
         assert {p.name: p.status for p in rows[0].parts}["items"] == "not_applicable"
+
+
+class TestOtherPackagesSections:
+    def test_cat_trail_of_an_adaptive_sitting(self, db_engine, finished):
+        with Session(db_engine) as session:
+            sitting = session.get(CandidateSession, finished)
+            definition = session.get(ExamDefinition, session.get(ExamSession, sitting.exam_session_id)
+                                     .exam_definition_id)
+            definition.theory_mode = "adaptive"
+            session.add(definition)
+            session.commit()
+            assert completeness.of_sitting(session, finished).missing == ["cat_trail"]
+            adaptive = AdaptiveSitting(candidate_session_id=finished, seed=42, design={"stop": "se"}, exposure={})
+            session.add(adaptive)
+            session.flush()
+            presented = session.exec(select(SessionItem).where(SessionItem.candidate_session_id == finished)).first()
+            version = session.get(ItemVersion, presented.item_version_id)
+            session.add(AdaptiveStep(adaptive_sitting_id=adaptive.id, position=1, item_id=version.item_id,
+                                     item_version_id=version.id, theta_before=0.0, se_before=1.0, score=1,
+                                     theta=0.4, se=0.8))
+            session.commit()
+        files = members(export(db_engine, finished).data)
+        assert json.loads(files["theory/cat_sitting.json"])["seed"] == 42
+        assert [(s["theta_before"], s["theta"]) for s in json.loads(files["theory/cat_steps.json"])] == [(0.0, 0.4)]
+
+    def test_rater_forms_of_a_rated_task(self, db_engine, finished):
+        with Session(db_engine) as session:
+            sitting = session.get(CandidateSession, finished)
+            definition_id = session.get(ExamSession, sitting.exam_session_id).exam_definition_id
+            task = PracticalTask(exam_definition_id=definition_id, position=9, kind="rated", title="接线",
+                                 rubric={"criteria": [{"id": "c1", "text": "接线正确", "points": 100}], "vetoes": []},
+                                 created_by="examiner")
+            session.add(task)
+            session.commit()
+            assert "rater_forms" in completeness.of_sitting(session, finished).missing
+            attempt = PracticalAttempt(candidate_session_id=finished, task_id=task.id, status="scored", score=80.0)
+            session.add(attempt)
+            session.flush()
+            examiner = session.exec(select(User).where(User.username == "examiner")).one()
+            assignment = RaterAssignment(attempt_id=attempt.id, rater_user_id=examiner.id, role="rater",
+                                         assigned_by="admin")
+            session.add(assignment)
+            session.flush()
+            session.add(RaterScore(assignment_id=assignment.id, scores={"c1": 80}, vetoes=[], total=80.0))
+            session.commit()
+            assert completeness.of_sitting(session, finished).complete
+        files = members(export(db_engine, finished).data)
+        assert [f["total"] for f in json.loads(files["practical/rater_forms.json"])] == [80.0]
 
 
 class TestRegistry:
