@@ -26,11 +26,12 @@ $(STAMPS)/python: pyproject.toml
 # Front-end packages from the npm registry, pinned by package-lock.json, copied into a
 # git-ignored static folder: test centers are often offline, so nothing comes from a CDN.
 $(STAMPS)/frontend: package.json package-lock.json
-	@mkdir -p $(STAMPS) $(VENDOR)/htmx $(VENDOR)/pico
+	@mkdir -p $(STAMPS) $(VENDOR)/htmx $(VENDOR)/pico $(VENDOR)/chartjs
 	npm ci --no-audit --no-fund --loglevel=error
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/htmx.min.js
 	cp node_modules/htmx-ext-ws/dist/ws.js $(VENDOR)/htmx/ws.js
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico/pico.min.css
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chartjs/chart.umd.min.js
 	@touch $@
 
 catalogs: $(STAMPS)/catalogs
