@@ -27,6 +27,7 @@ from engine.models import (
     TestCenter,
     User,
 )
+from engine.quality import suspension
 from engine.scheduling import seating
 from engine.scheduling.models import (
     DutyAssignment,
@@ -144,12 +145,8 @@ def set_policy(session: Session, forbid_related_staff: bool, actor: str) -> Sche
 
 
 def institution_suspended(session: Session, institution_id: int) -> bool:
-    """Hook to quality supervision (engine/quality/suspension.py): a suspended body schedules nothing."""
-    try:
-        from engine.quality import suspension
-    except ImportError:  # quality supervision not installed: nobody is suspended
-        return False
-    return bool(suspension.is_suspended(session, institution_id))
+    """Quality supervision's exit mechanism (engine/quality/suspension.py): a suspended body schedules nothing."""
+    return suspension.is_suspended(session, institution_id)
 
 
 def schedule_batch(session: Session, institution_id: int, exam_definition_id: int, code: str, title: str,

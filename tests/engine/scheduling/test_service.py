@@ -34,6 +34,15 @@ def test_out_of_scope_is_refused_naming_institution_occupation_and_level(db, s):
     assert db.exec(select(ExamBatch)).all() == []
 
 
+def test_a_suspended_institution_cannot_schedule_new_sittings(db, s):
+    from engine.quality import suspension
+
+    suspension.suspend(db, s.institution.id, "评估不合格，暂停认定", ACTOR, START - timedelta(days=30))
+    with pytest.raises(IllegalTransitionError, match="S370100001 is suspended from certifying"):
+        batch(db, s, START)
+    assert db.exec(select(ExamBatch)).all() == []
+
+
 def test_a_batch_books_one_sitting_per_room(db, s):
     created = batch(db, s, START)
     bookings = db.exec(select(RoomBooking).where(RoomBooking.batch_id == created.id)).all()
