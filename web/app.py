@@ -32,8 +32,10 @@ from web.routes import (
     candidate,
     candidate_adaptive,
     certificates,
+    complaints,
     examiner,
     examiner_exams,
+    quality,
     supervisor,
     survey,
     verify,
@@ -75,7 +77,8 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.dependency_overrides[load_user] = _load_user
     errors.install(app)
     for module in (auth, candidate, examiner, supervisor, admin, certificates, verify, admin_scheduling, appeals,
-                   survey, candidate_adaptive, examiner_exams):
+                   survey, candidate_adaptive, examiner_exams,
+                   quality, complaints):
         app.include_router(module.router)
     # Sockets authorize themselves (web/ws.py): the app-wide dependencies read a Request.
     app.router.routes.extend(ws.router.routes)
