@@ -56,7 +56,8 @@ def request_appeal(request: Request, sitting_id: int, part: str = Form(""), reas
         raise
     except DeliveryError as exc:
         db.rollback()
-        return _my_results(request, db, user, {exc.field or "_form": message_of(request, exc)}, sitting_id,
+        field = exc.field if exc.field in ("part", "reason") else "_form"
+        return _my_results(request, db, user, {field: message_of(request, exc)}, sitting_id,
                            status_for(exc))
     db.commit()
     return RedirectResponse(f"/candidate/results#sitting-{sitting_id}", status_code=303)

@@ -52,7 +52,8 @@ def answer(request: Request, sitting_id: int, organisation: str = Form(""), venu
         raise
     except DeliveryError as exc:
         db.rollback()
-        return _form(request, db, user, sitting_id, {exc.field or "_form": message_of(request, exc)},
+        field = exc.field if exc.field in results.SURVEY_QUESTIONS or exc.field == "comment" else "_form"
+        return _form(request, db, user, sitting_id, {field: message_of(request, exc)},
                      {**ratings, "comment": comment}, status_for(exc))
     db.commit()
     return RedirectResponse(f"/candidate/survey/{sitting_id}?thanks=1", status_code=303)
