@@ -44,6 +44,8 @@ from engine.scoring import is_correct, theory_score
 from itembank.models import ItemVersion
 
 MAX_WINDOW_DAYS = 90
+# names shown translated in templates (``_(part.value)``, ``_(appeal.status.value)``), listed for extraction
+LABELS = (N_("theory"), N_("practical"), N_("review"), N_("open"), N_("upheld"), N_("corrected"), N_("rater"))
 
 
 class AppealWindowClosed(IllegalTransitionError):
