@@ -102,7 +102,8 @@ def _institution_page(request: Request, db: Session, institution: Institution, p
 def _institution_charts(request: Request, found: indicators.Indicators) -> dict:
     _ = request.state.gettext
     bins = [f"{10 * i}–{10 * i + 9 if i < 9 else 100}" for i in range(indicators.BINS)]
-    groups = [f"{g.occupation} {g.level}" for g in found.groups]
+    names = LEVEL_NAMES_ZH if request.state.locale == "zh_CN" else LEVEL_NAMES_EN
+    groups = [f"{g.occupation} {names.get(g.level, g.level)}" for g in found.groups]
     return {
         "scores": {"type": "bar", "data": {"labels": bins, "datasets": [
             {"label": _("Theory"), "data": found.theory_histogram, "backgroundColor": "#2e6da4"},

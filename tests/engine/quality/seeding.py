@@ -3,7 +3,7 @@ electrician level 4, each sitting's theory result and practical score written di
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -58,12 +58,12 @@ def seat(db: Session, room_id: int, outcomes: list[tuple[float, float]], serial_
     return ids
 
 
-def two_institutions(db: Session) -> dict[str, int]:
-    """A: 18 of 20 pass, 3 incidents; B: 10 of 20 pass, 1 incident; plus one sitting of A outside the period."""
+def two_institutions(db: Session, when: datetime = SAT) -> dict[str, int]:
+    """A: 18 of 20 pass, 3 incidents; B: 10 of 20 pass, 1 incident; plus one sitting of A 400 days earlier."""
     a_id, a_room = institution_with_room(db, "QA001", "甲评价中心")
     b_id, b_room = institution_with_room(db, "QB002", "乙职业学校", "school")
-    a = seat(db, a_room, [(80.0, 70.0)] * 18 + [(40.0, 70.0)] * 2, 100, incidents=3)
-    b = seat(db, b_room, [(65.0, 90.0)] * 10 + [(50.0, 55.0)] * 10, 200, incidents=1)
-    seat(db, a_room, [(10.0, 10.0)], 300, starts_at=datetime(2025, 6, 1, 8, 0, tzinfo=UTC))
+    a = seat(db, a_room, [(80.0, 70.0)] * 18 + [(40.0, 70.0)] * 2, 100, starts_at=when, incidents=3)
+    b = seat(db, b_room, [(65.0, 90.0)] * 10 + [(50.0, 55.0)] * 10, 200, starts_at=when, incidents=1)
+    seat(db, a_room, [(10.0, 10.0)], 300, starts_at=when - timedelta(days=400))
     return {"a": a_id, "b": b_id, "a_first": a[0], "b_first": b[0],
             "sittings": len(db.exec(select(CandidateSession)).all())}
