@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from engine import delivery
 from itembank.timeutil import utcnow
-from web import errors, ws
+from web import errors, ws, ws_practical
 from web.auth import LoginThrottle, authorize, signed_in_user
 from web.bus import make_bus
 from web.db import make_engine
@@ -31,11 +31,14 @@ from web.routes import (
     auth,
     candidate,
     candidate_adaptive,
+    candidate_practical,
     certificates,
     complaints,
     examiner,
     examiner_exams,
+    examiner_scenarios,
     quality,
+    rating,
     supervisor,
     survey,
     verify,
@@ -77,11 +80,12 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.dependency_overrides[load_user] = _load_user
     errors.install(app)
     for module in (auth, candidate, examiner, supervisor, admin, certificates, verify, admin_scheduling, appeals,
-                   survey, candidate_adaptive, examiner_exams,
+                   survey, candidate_practical, examiner_scenarios, rating, candidate_adaptive, examiner_exams,
                    quality, complaints):
         app.include_router(module.router)
     # Sockets authorize themselves (web/ws.py): the app-wide dependencies read a Request.
     app.router.routes.extend(ws.router.routes)
+    app.router.routes.extend(ws_practical.router.routes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

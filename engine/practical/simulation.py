@@ -56,27 +56,65 @@ class LiveView:
         }
 
 
+class LiveRun:
+    """One attempt's run kept in memory by a live page, always equal to a replay of its log.
+
+    New actions whose tick is still ahead are queued on the running simulation; an action
+    stamped for a tick already processed (it reached this process late) rebuilds the run
+    from the seed, so what the page shows never departs from what replay will score.
+    """
+
+    def __init__(self, program: Program, seed: int) -> None:
+        self.program, self.seed = program, seed
+        self.log: list[LoggedAction] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.simulation = Simulation.from_seed(self.program, self.seed)
+        self.queued = 0
+
+    def sync(self, log: Sequence[LoggedAction]) -> None:
+        if list(log[: len(self.log)]) != self.log:
+            self._reset()  # not an extension of what we have (cannot happen to an append-only log)
+        self.log = list(log)
+        batch = self.simulation.batch
+        pending = self.log[self.queued:]
+        if any(self.program.tick_of(a.t) < batch.tick_index for a in pending):
+            self._reset()
+            pending = self.log
+        for logged in pending:
+            tick = self.program.tick_of(logged.t)
+            while batch.tick_index < tick and not batch.done:
+                batch.advance()
+            if batch.done:
+                break
+            batch.submit(0, logged.action, logged.args, logged.t)
+            self.queued += 1
+
+    def advance_to(self, elapsed: float) -> None:
+        """Process every tick up to ``elapsed`` seconds since the start."""
+        batch = self.simulation.batch
+        last_tick = min(math.floor(elapsed / self.program.tick + 1e-9), self.program.n_ticks)
+        while batch.tick_index <= last_tick and not batch.done:
+            batch.advance()
+
+    def view(self, elapsed: float) -> LiveView:
+        view = self.simulation.view()
+        records = self.simulation.batch.sessions[0].actions
+        last = records[-1] if records else None
+        limit = self.program.time_limit
+        return LiveView(
+            time=min(elapsed, limit), remaining=max(0.0, limit - elapsed),
+            values=view.values, active_alarms=list(view.active_alarms),
+            unacknowledged_alarms=list(view.unacknowledged_alarms), ended=view.ended,
+            last_action=None if last is None else {"action": last.action, "t": last.t, "accepted": last.accepted},
+            accepted=sum(1 for r in records if r.accepted), refused=sum(1 for r in records if not r.accepted),
+        )
+
+
 def state_at(program: Program, log: Sequence[LoggedAction], seed: int, elapsed: float) -> LiveView:
     """Replay ``log`` with ``seed`` and process every tick up to ``elapsed`` seconds."""
-    simulation = Simulation.from_seed(program, seed)
-    batch = simulation.batch
-    last_tick = min(math.floor(elapsed / program.tick + 1e-9), program.n_ticks)
-    for logged in log:
-        tick = program.tick_of(logged.t)
-        while batch.tick_index < tick and not batch.done:
-            batch.advance()
-        if batch.done:
-            break
-        batch.submit(0, logged.action, logged.args, logged.t)
-    while batch.tick_index <= last_tick and not batch.done:
-        batch.advance()
-    view = simulation.view()
-    records = batch.sessions[0].actions
-    last = records[-1] if records else None
-    return LiveView(
-        time=min(elapsed, program.time_limit), remaining=max(0.0, program.time_limit - elapsed),
-        values=view.values, active_alarms=list(view.active_alarms),
-        unacknowledged_alarms=list(view.unacknowledged_alarms), ended=view.ended,
-        last_action=None if last is None else {"action": last.action, "t": last.t, "accepted": last.accepted},
-        accepted=sum(1 for r in records if r.accepted), refused=sum(1 for r in records if not r.accepted),
-    )
+    run = LiveRun(program, seed)
+    run.sync(log)
+    run.advance_to(elapsed)
+    return run.view(elapsed)

@@ -132,6 +132,29 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/candidate/survey/{sitting_id}"): CANDIDATE,
     ("POST", "/candidate/survey/{sitting_id}"): CANDIDATE,
     ("GET", "/admin/surveys"): ADMIN,
+    ("GET", "/candidate/practical"): CANDIDATE,
+    ("POST", "/candidate/practical/sittings/{sitting_id}/tasks/{task_id}/start"): CANDIDATE,
+    ("GET", "/candidate/practical/{attempt_id}"): CANDIDATE,
+    ("POST", "/candidate/practical/{attempt_id}/actions"): CANDIDATE,
+    ("GET", "/candidate/practical/{attempt_id}/state"): CANDIDATE,
+    ("GET", "/practical/monitor"): SUPERVISORS,
+    ("GET", "/practical/monitor/{exam_session_id}"): SUPERVISORS,
+    ("GET", "/practical/monitor/attempts/{attempt_id}"): SUPERVISORS,
+    ("GET", "/examiner/scenarios"): AUTHORS,
+    ("POST", "/examiner/scenarios"): AUTHORS,
+    ("GET", "/examiner/scenarios/{scenario_id}"): AUTHORS,
+    ("GET", "/examiner/scenarios/{scenario_id}/versions/{version_no}/source"): AUTHORS,
+    ("POST", "/examiner/scenarios/{scenario_id}/dry-run"): AUTHORS,
+    ("GET", "/examiner/practical"): AUTHORS,
+    ("GET", "/examiner/practical/definitions/{definition_id}"): AUTHORS,
+    ("POST", "/examiner/practical/definitions/{definition_id}"): AUTHORS,
+    ("GET", "/examiner/practical/attempts/{attempt_id}"): AUTHORS,
+    ("GET", "/rating"): frozenset({"examiner"}),
+    ("GET", "/rating/forms/{assignment_id}"): frozenset({"examiner"}),
+    ("POST", "/rating/forms/{assignment_id}"): frozenset({"examiner"}),
+    ("POST", "/rating/attempts/{attempt_id}/adjudicate"): frozenset({"examiner"}),
+    ("GET", "/rating/tasks/{task_id}"): ADMIN,
+    ("POST", "/rating/tasks/{task_id}/assign"): ADMIN,
     ("GET", "/verify"): EVERYONE,
     ("POST", "/verify"): EVERYONE,
     ("GET", "/verify/{number}"): EVERYONE,
@@ -159,6 +182,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
 WS_EXPECTED: dict[str, frozenset[str]] = {
     "/ws/candidate/{sitting_id}": CANDIDATE,
     "/ws/supervisor/sessions/{exam_session_id}": SUPERVISORS,
+    "/ws/practical/{attempt_id}": frozenset({"candidate", "supervisor", "admin"}),
+    "/ws/practical/monitor/{exam_session_id}": SUPERVISORS,
 }
 
 
@@ -196,6 +221,7 @@ class DemoIds:
                 "exam_session_id": self.exam_session_id, "institution_id": self.institution_id,
                 "center_id": self.center_id, "sha256": "0" * 64, "mark_id": 1, "certificate_id": 1, "complaint_id": 1,
                 "number": "S370137000001264000001", "room_id": self.room_id, "appeal_id": 1, "kind": "csv",
+                "task_id": 1, "attempt_id": 1, "scenario_id": 1, "version_no": 1, "assignment_id": 1,
                 "definition_id": self.definition_id}
 
 
@@ -241,6 +267,8 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
         "/examiner/items/{item_id}": ids.item_form,
         "/examiner/items/{item_id}/workflow": {"command": "retire"},
         "/examiner/bulk": {"command": "retire", "item_ids": str(ids.item_id)},
+        "/examiner/scenarios/{scenario_id}/dry-run": {"actions": "[]", "seed": "0"},
+        "/examiner/practical/definitions/{definition_id}": {"kind": "scenario", "title": "矩阵任务", "scenario_id": "1"},
         "/examiner/items/{item_id}/labels": {"tags": "矩阵", "enemy_sets": "矩阵组"},
         "/examiner/marking/{mark_id}": {"points": "0"},
         "/admin/sessions": {"exam_definition_id": str(ids.definition_id), "room_id": str(ids.room_id),
