@@ -22,7 +22,17 @@ from engine.errors import N_, IllegalTransitionError, InvalidInputError, NotFoun
 from engine.models import Institution, Role, User
 from engine.quality.models import Complaint, ComplaintSeverity, ComplaintStatus
 
-CATEGORIES = ("cheating", "proxy", "scoring", "conduct", "facility", "fees", "certificate", "other")
+CATEGORY_LABELS = {  # code -> label (translated in the web layer)
+    "cheating": N_("Cheating or leaked items"),
+    "proxy": N_("Proxy sitting (someone else sat the exam)"),
+    "scoring": N_("Scoring or results"),
+    "conduct": N_("Conduct of supervisors or raters"),
+    "facility": N_("Rooms and equipment"),
+    "fees": N_("Fees"),
+    "certificate": N_("Certificates"),
+    "other": N_("Something else"),
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
 PRELIMINARY_WORKING_DAYS, DECISION_WORKING_DAYS = 3, 7
 PUBLIC_ACTOR = "public"
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over the phone

@@ -38,7 +38,7 @@ def _form(request: Request, db: Session, values: dict | None = None, errors: dic
           status_code: int = 200, headers: dict | None = None):
     return render(request, "complaints/form.html", {
         "institutions": db.exec(select(Institution).order_by(Institution.name)).all(),
-        "categories": complaints.CATEGORIES, "values": values or {}, "errors": errors or {}},
+        "categories": complaints.CATEGORY_LABELS, "values": values or {}, "errors": errors or {}},
         status_code=status_code, headers={"Cache-Control": "no-store", **(headers or {})})
 
 

@@ -26,6 +26,10 @@ from web.errors import message_of, status_for
 from web.templating import render
 
 router = APIRouter(prefix="/quality")
+# Values the templates translate (``_(value)``), listed so that message extraction finds them.
+DYNAMIC_MESSAGES = (N_("received"), N_("triaged"), N_("assigned"), N_("resolved"), N_("dismissed"),
+                    N_("low"), N_("medium"), N_("high"), N_("present"), N_("missing"), N_("not_applicable"),
+                    N_("none"))
 SUPERVISORS = (Role.supervisor, Role.admin)
 DEFAULT_DAYS = 365
 
@@ -247,14 +251,15 @@ def archive_export(request: Request, sitting_id: int, db: Session = Depends(get_
 def complaint_list(request: Request, status: str = "", db: Session = Depends(get_db), at: datetime = Depends(now)):
     """Complaints and reports, newest first, overdue ones marked."""
     return render(request, "quality/complaints.html", {
-        "lines": complaints.listing(db, at.date(), status), "status": status})
+        "lines": complaints.listing(db, at.date(), status), "status": status,
+        "categories": complaints.CATEGORY_LABELS})
 
 
 def _complaint_page(request: Request, db: Session, complaint_id: int, at: datetime, errors: dict | None = None,
                     status_code: int = 200):
     complaint = complaints.get(db, complaint_id)
     return render(request, "quality/complaint.html", {
-        "line": complaints.line_of(db, complaint, at.date()), "categories": complaints.CATEGORIES,
+        "line": complaints.line_of(db, complaint, at.date()), "categories": complaints.CATEGORY_LABELS,
         "institutions": db.exec(select(Institution).order_by(Institution.code)).all(),
         "handlers": complaints.handlers(db), "errors": errors or {}}, status_code=status_code)
 
