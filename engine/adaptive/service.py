@@ -199,7 +199,7 @@ def _sympson_hetter(session: Session, definition: ExamDefinition, config: Adapti
 
         bank = bank_of(design["bank"])
         engine = settings.build(CATBank(bank), Blueprint.from_dict(design["blueprint"]))
-        k, _history = calibrate_sympson_hetter(engine, r_max, rng.normal(0.0, 1.0, 500), rng, n_iterations=8)
+        k, _history = calibrate_sympson_hetter(engine, r_max, rng.normal(0.0, 1.0, 300), rng, n_iterations=6)
     except CATError as exc:
         raise InvalidInputError(N_("the adaptive settings are not valid: %(reason)s"), "settings",
                                 reason=str(exc)) from None

@@ -236,7 +236,7 @@ def sitting_record(request: Request, sitting_id: int, db: Session = Depends(get_
     result = db.exec(select(Result).where(Result.candidate_session_id == sitting_id)).first()
     return render(request, "examiner/exams/sitting.html", {
         "summary": summary, "sitting": sitting, "candidate": candidate, "result": result,
-        "chart": _trail_chart(summary)})
+        "trail_chart": _trail_chart(summary)})
 
 
 @router.get("/supervisor/sittings/{sitting_id}/adaptive", dependencies=[Depends(on_duty)])
