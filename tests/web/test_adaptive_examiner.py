@@ -48,7 +48,8 @@ def test_the_adaptive_preview_simulates_the_saved_settings(examiner, db_engine):
     assert "blueprint violations 0" in summary
     for chart in ("chart-conditional-se", "chart-expected-length"):
         assert f'data-testid="{chart}"' in page.text
-    rows = re.findall(r"<tr><td>[^<]*</td><td>(\d+)</td><td>([\d.]+)</td>", page.text.split('data-testid="by-theta"')[1])
+    table = page.text.split('data-testid="by-theta"')[1]
+    rows = re.findall(r"<tr><td>[^<]*</td><td>(\d+)</td><td>([\d.]+)</td>", table)
     assert len(rows) >= 6 and sum(int(n) for n, _se in rows) == 600
     ses = [float(se) for _n, se in rows]
     assert max(ses) > min(ses)  # conditional: SE differs across θ
@@ -87,7 +88,8 @@ def test_an_assembled_fixed_form_meets_the_blueprint_and_becomes_the_exam_form(e
     page = examiner.post(f"/examiner/exams/{fixed_id}/assemble", {"length": "20"})
     assert page.status_code == 200 and 'data-testid="assembled"' in page.text
     assert 'data-testid="chart-information"' in page.text and 'data-testid="chart-se"' in page.text
-    coverage = re.findall(r'<tr data-rule="([^"]+)"><td>[^<]*</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>', page.text)
+    cells = r'<tr data-rule="([^"]+)"><td>[^<]*</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>'
+    coverage = re.findall(cells, page.text)
     assert {rule for rule, *_ in coverage} == {"module=A", "module=B"}
     for _rule, count, low, high in coverage:
         assert int(low) <= int(count) <= int(high)
@@ -120,11 +122,11 @@ def test_the_theta_trail_record_and_the_supervisor_summary(app, db_engine, sitti
     for seq in range(1, 5):
         answer_and_go_on(candidate, db_engine, sitting_id, rng, seq)
     supervisor = Visitor(TestClient(app, follow_redirects=False)).login("supervisor")
-    assert 'hx-get="/supervisor/sittings/%d/adaptive"' % sitting_id in supervisor.get(
-        f"/supervisor/sittings/{sitting_id}").text
+    page = supervisor.get(f"/supervisor/sittings/{sitting_id}").text
+    assert f'hx-get="/supervisor/sittings/{sitting_id}/adaptive"' in page
     fragment = supervisor.get(f"/supervisor/sittings/{sitting_id}/adaptive").text
-    assert 'data-testid="adaptive-theta"' in fragment and 'data-testid="adaptive-items">4<' in fragment.replace(
-        'data-testid="adaptive-items">3<', 'data-testid="adaptive-items">4<')  # 3 or 4 scored (one may be a trial)
+    scored = int(re.search(r'data-testid="adaptive-items">(\d+)<', fragment).group(1))
+    assert 'data-testid="adaptive-theta"' in fragment and scored in (3, 4)  # one of the four may be a trial item
     examiner = Visitor(TestClient(app, follow_redirects=False)).login("examiner")
     record = examiner.get(f"/examiner/sittings/{sitting_id}/adaptive")
     assert record.status_code == 200
