@@ -169,10 +169,13 @@ def record_answer(session: Session, sitting: CandidateSession, position: int, an
 
     Raises DeadlinePassedError (after auditing the refusal) when the deadline has passed.
     """
-    if is_overdue(sitting, now):
+    if is_overdue(sitting, now) or sitting.submit_reason == "deadline":
+        # Settle first: the sitting's row lock before the audit head's, in the same order as
+        # the deadline sweeper (the other order deadlocks against it on PostgreSQL). A sitting
+        # the sweeper already closed gets the same answer: the time is over.
+        settle_if_overdue(session, sitting, now)
         audit.record(session, actor, "response.refused", "candidate_session", sitting.id,
                      {"position": position, "answer": answer, "client_seq": client_seq, "reason": "deadline"})
-        settle_if_overdue(session, sitting, now)
         raise DeadlinePassedError(N_("the time for this exam is over; this answer was not accepted"))
     next_status(sitting.status, Command.answer)
     from engine.adaptive.service import check_answerable
