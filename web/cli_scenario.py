@@ -1,4 +1,5 @@
-"""``skillcert scenario ...``: validate a scenario file, run it on a scripted action list.
+"""``skillcert scenario ...``: validate a scenario file, run it on a scripted action list, and
+replay a candidate's stored practical attempts (``replay SESSION_ID``).
 
 Wired into the main CLI by ``register(app)``. Invalid input (a rejected scenario, an
 unreadable or malformed ACTIONS.json) exits with code 2 and a message on stderr naming
@@ -27,6 +28,7 @@ def register(app: typer.Typer) -> None:
     )
     group.command("validate")(validate)
     group.command("run")(run)
+    group.command("replay")(replay_session)
     app.add_typer(group, name="scenario")
 
 
@@ -96,3 +98,64 @@ def run(
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc}") from None
     typer.echo(sheet.render_text(lang))
+
+
+MISMATCH = 1
+
+
+def replay_session(
+    session_id: Annotated[int, typer.Argument(help="Candidate session (sitting) id.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the replayed score sheets (JSON) here.")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the printed sheet: zh or en.")] = "zh",
+) -> None:
+    """Replay every finished simulation attempt of a sitting from its seed and stored action log.
+
+    Prints each replayed score sheet and compares it, and the run's fingerprint, with what
+    was stored; exits 1 if anything differs, 2 if there is nothing to replay.
+    """
+    from sqlmodel import Session
+
+    from engine.errors import DeliveryError
+    from engine.practical import service as practical
+    from engine.practical.models import AttemptStatus
+    from web.db import make_engine
+    from web.settings import get_settings
+
+    db = make_engine(get_settings().resolved_database_url)
+    sheets, mismatches = [], 0
+    with Session(db) as session:
+        attempts = [a for a in practical.attempts_of(session, session_id) if a.scenario_version_id is not None]
+        finished = [a for a in attempts if a.status == AttemptStatus.scored]
+        if not finished:
+            raise _fail(f"sitting {session_id} has no finished simulation attempt to replay")
+        for attempt in finished:
+            try:
+                report = practical.replay_attempt(session, attempt.id)
+            except DeliveryError as exc:
+                typer.echo(f"attempt {attempt.id}: MISMATCH — {exc}")
+                mismatches += 1
+                continue
+            typer.echo(report.sheet.render_text(lang))
+            verdict = "identical" if report.matches else "MISMATCH"
+            detail = "" if report.matches else (
+                f" (score sheet {'same' if report.same_sheet else 'differs'}, "
+                f"run {'same' if report.same_fingerprint else 'differs'})")
+            typer.echo(f"attempt {attempt.id}: replay {verdict}{detail}; stored total {attempt.score:g}, "
+                       f"replayed {report.sheet.total:g}\n")
+            mismatches += 0 if report.matches else 1
+            sheets.append({"attempt": attempt.id, "matches": report.matches, "sheet": report.sheet.to_dict()})
+    if out is not None:
+        try:
+            out.write_text(json.dumps(sheets, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"cannot write {out}: {exc}") from None
+    if mismatches:
+        raise typer.Exit(MISMATCH)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
