@@ -111,8 +111,9 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
     ).all()
     if not form:
         raise InvalidInputError(N_("exam %(code)s has no items on its form"), code=definition.code)
+    versions = _current_versions(session, [line.item_id for line in form])  # one query, not two per item
     for line in form:
-        version = _current_version(session, line.item_id)
+        version = versions.get(line.item_id) or _current_version(session, line.item_id)
         if version.administered_at is None:
             version.administered_at = now  # freezes this version from now on
             session.add(version)
@@ -129,6 +130,12 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
                  {"deadline": sitting.deadline, "items": len(form),
                   "accommodation_minutes": sitting.accommodation_minutes})
     return sitting
+
+
+def _current_versions(session: Session, item_ids: list[int]) -> dict[int, ItemVersion]:
+    rows = session.exec(select(ItemVersion).join(Item, col(Item.id) == ItemVersion.item_id)
+                        .where(col(Item.id).in_(item_ids), ItemVersion.version_no == Item.current_version)).all()
+    return {version.item_id: version for version in rows}
 
 
 def _current_version(session: Session, item_id: int) -> ItemVersion:

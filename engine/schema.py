@@ -9,6 +9,7 @@ import engine.certification.models  # noqa: F401
 import engine.marking.models  # noqa: F401
 import engine.models  # noqa: F401
 import engine.practical.models  # noqa: F401
+import engine.proctoring.models  # noqa: F401
 import engine.quality.models  # noqa: F401
 import engine.results.models  # noqa: F401
 import engine.scheduling.models  # noqa: F401

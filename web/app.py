@@ -21,7 +21,7 @@ from itembank.timeutil import utcnow
 from web import errors, ws, ws_practical
 from web.auth import LoginThrottle, authorize, signed_in_user
 from web.bus import make_bus
-from web.db import make_engine
+from web.db import make_engine, read_only
 from web.deps import get_db, load_user
 from web.i18n import gettext_callables, locale_of
 from web.routes import (
@@ -114,7 +114,8 @@ async def _load_user(request: Request) -> None:
     """
 
     def lookup():
-        with Session(request.app.state.db, expire_on_commit=False) as session:
+        # A read: on SQLite it needs no write lock at all (web.db.read_only).
+        with Session(read_only(request.app.state.db), expire_on_commit=False) as session:
             return signed_in_user(request, session)
 
     request.state.user = await anyio.to_thread.run_sync(lookup)

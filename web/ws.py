@@ -34,14 +34,17 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import Session
 
-from engine import administration, delivery
+from engine import delivery
 from engine.errors import DeliveryError, InvalidInputError
 from engine.models import CandidateSession, CandidateSessionStatus, ProctoringEvent, Role, User
+from engine.proctoring import actions
+from engine.proctoring import roster as live_roster
 from engine.proctoring import service as proctoring
 from engine.proctoring.events import EventKind
 from engine.scheduling import service as scheduling
 from web.auth import allow, declared_roles, signed_in_user
 from web.bus import room_channel, sitting_channel
+from web.db import read_only
 from web.i18n import gettext_callables, locale_of
 from web.templating import templates
 
@@ -54,8 +57,11 @@ TAB_RE = re.compile(r"[A-Za-z0-9]{1,16}")  # the page's per-tab id (sessionStora
 MAX_ERRORS = 20  # refused messages per connection before it is closed
 MAX_EVENTS_PER_MINUTE = 120
 HEARTBEAT_SECONDS = 10
-ROSTER_REFRESH_SECONDS = 10
-BATCH_SECONDS = 0.05  # row changes arriving this close together go out in one frame
+PRESENCE_WRITE_SECONDS = 5
+ROSTER_REFRESH_SECONDS = 30  # the whole table again (time left of quiet rows); rows change live
+PRESENCE_CHECK_SECONDS = 5  # how often a quiet room looks for pages that stopped beating
+RENDER_INTERVAL = 0.2  # at most one roster render per room and worker this often
+WATCHER_QUEUE = 64  # frames a slow supervisor socket may lag before it gets the whole table
 
 
 class CloseCode(IntEnum):
@@ -100,7 +106,7 @@ async def authorize_socket(websocket: WebSocket, endpoint: Callable[..., Any]) -
     await websocket.accept()
     if not same_origin(websocket):
         raise SocketClosed(CloseCode.forbidden, "origin not allowed")
-    user = await _db(websocket, lambda db: signed_in_user(websocket, db))  # type: ignore[arg-type]
+    user = await _db(websocket, lambda db: signed_in_user(websocket, db), read=True)  # type: ignore[arg-type]
     if user is None:
         raise SocketClosed(CloseCode.not_signed_in, "sign in first")
     roles = declared_roles(endpoint)
@@ -109,11 +115,12 @@ async def authorize_socket(websocket: WebSocket, endpoint: Callable[..., Any]) -
     return user
 
 
-async def _db(websocket: WebSocket, work: Callable[[Session], T], commit: bool = False) -> T:
-    """Run database work in a thread with its own unit of work."""
+async def _db(websocket: WebSocket, work: Callable[[Session], T], commit: bool = False, read: bool = False) -> T:
+    """Run database work in a thread with its own unit of work (``read``: no SQLite write lock)."""
+    db = read_only(websocket.app.state.db) if read else websocket.app.state.db
 
     def run() -> T:
-        with Session(websocket.app.state.db, expire_on_commit=False) as session:
+        with Session(db, expire_on_commit=False) as session:
             result = work(session)
             if commit:
                 session.commit()
@@ -161,6 +168,7 @@ class CandidateChannel:
         self.errors = 0
         self.recent_events: list[float] = []
         self.connected = False
+        self.pending: list[int] = []
 
     @property
     def clock(self):
@@ -168,7 +176,9 @@ class CandidateChannel:
 
     async def run(self) -> None:
         self.user = await authorize_socket(self.ws, candidate_socket)
-        sitting = await _db(self.ws, self._owned_sitting)
+        sitting = await _db(self.ws, lambda db: self._owned_sitting(db, settle=False), read=True)
+        if delivery.is_overdue(sitting, self.clock()):  # rare: settle it in a write transaction
+            sitting = await _db(self.ws, lambda db: self._owned_sitting(db, settle=True))
         self.exam_session_id = sitting.exam_session_id
         bus = self.ws.app.state.bus
         async with bus.subscribe(sitting_channel(self.sitting_id)) as subscription:
@@ -179,14 +189,14 @@ class CandidateChannel:
             finally:
                 await self._disconnect()
 
-    def _owned_sitting(self, db: Session) -> CandidateSession:
+    def _owned_sitting(self, db: Session, settle: bool) -> CandidateSession:
         assert self.user is not None
         try:
             candidate = delivery.candidate_for_user(db, self.user.id)
             sitting = delivery.owned_session(db, self.sitting_id, candidate.id)
         except DeliveryError:
             raise SocketClosed(CloseCode.not_found, "no such sitting of yours") from None
-        if delivery.settle_if_overdue(db, sitting, self.clock()):
+        if settle and delivery.settle_if_overdue(db, sitting, self.clock()):
             db.commit()
         if sitting.status not in (CandidateSessionStatus.in_progress, CandidateSessionStatus.paused):
             raise SocketClosed(CloseCode.not_active, f"sitting is {sitting.status.value}")
@@ -196,13 +206,17 @@ class CandidateChannel:
         ip = self.ws.client.host if self.ws.client else None
         agent = self.ws.headers.get("user-agent")
 
-        def connect(db: Session) -> tuple[proctoring.Connected, dict]:
+        def connect(db: Session) -> tuple[proctoring.Connected, dict, list[int]]:
             sitting = proctoring.get_sitting(db, self.sitting_id)
+            if proctoring.tab_of(self.connection_id) in actions.barred_tabs(db, self.sitting_id):
+                raise SocketClosed(CloseCode.forbidden, "this workstation was replaced by a supervisor")
             connected = proctoring.connect(db, sitting, self.connection_id, self.user.username, self.clock(),
                                            ip=ip, user_agent=agent)
-            return connected, proctoring.sitting_clock(sitting, self.clock())
+            actions.take_over(db, self.sitting_id, self.connection_id, self.user.username, self.clock(), ip=ip)
+            pending = [event.id for event in proctoring.pending_commands(db, self.sitting_id)]
+            return connected, proctoring.sitting_clock(sitting, self.clock()), pending
 
-        connected, clock = await _db(self.ws, connect, commit=True)
+        connected, clock, self.pending = await _db(self.ws, connect, commit=True)
         self.connected = True
         if connected.superseded:
             await _publish(self.ws, sitting_channel(self.sitting_id),
@@ -213,6 +227,7 @@ class CandidateChannel:
     async def _disconnect(self) -> None:
         if not self.connected:
             return
+        presence_keeper(self.ws.app).forget(self.sitting_id, self.connection_id)
 
         def disconnect(db: Session) -> None:
             sitting = proctoring.get_sitting(db, self.sitting_id)
@@ -231,9 +246,8 @@ class CandidateChannel:
 
     async def _send_pending(self) -> None:
         """Commands issued while this page was away (queued), oldest first."""
-        pending = await _db(self.ws, lambda db: proctoring.pending_commands(db, self.sitting_id))
-        for event in pending:
-            await self._deliver(event.id)
+        for event_id in self.pending:
+            await self._deliver(event_id)
 
     async def _deliver(self, event_id: int) -> None:
         def load(db: Session) -> tuple[ProctoringEvent, dict]:
@@ -241,7 +255,7 @@ class CandidateChannel:
             sitting = proctoring.get_sitting(db, self.sitting_id)
             return event, proctoring.sitting_clock(sitting, self.clock())
 
-        event, clock = await _db(self.ws, load)
+        event, clock = await _db(self.ws, load, read=True)
         if event is None or event.candidate_session_id != self.sitting_id:
             return
         await self._send({"type": "command", "id": event.id, "kind": event.kind,
@@ -298,13 +312,8 @@ class CandidateChannel:
             await self._refuse(ErrorCode.invalid, f"unknown message type {str(kind)[:40]!r}")
 
     async def _heartbeat(self) -> None:
-        def beat(db: Session) -> None:
-            sitting = proctoring.get_sitting(db, self.sitting_id)
-            if sitting.connection_id is None:  # a restarted worker: this page is still here
-                sitting.connection_id = self.connection_id
-            proctoring.heartbeat(db, sitting, self.clock())
-
-        await _db(self.ws, beat, commit=True)
+        # Written with every other page of this worker in one transaction (PresenceKeeper).
+        presence_keeper(self.ws.app).beat(self.sitting_id, self.connection_id)
         await self._send({"type": "heartbeat_ack"})
 
     async def _integrity(self, message: dict[str, Any]) -> None:
@@ -345,6 +354,51 @@ class CandidateChannel:
         await self._send({"type": "error", "code": int(code), "detail": detail})
 
 
+def presence_keeper(app) -> PresenceKeeper:
+    keeper = getattr(app.state, "presence_keeper", None)
+    if keeper is None:
+        keeper = app.state.presence_keeper = PresenceKeeper(app)
+    return keeper
+
+
+class PresenceKeeper:
+    """Heartbeats of this worker's pages, written for all of them in one transaction.
+
+    Two thousand pages beating every ten seconds would be two hundred write transactions
+    a second; presence only needs to be fresher than ``PRESENCE_TIMEOUT``, so the beats
+    are collected in memory and written every ``PRESENCE_WRITE_SECONDS``.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.beats: dict[int, str] = {}
+        self.task: asyncio.Task | None = None
+
+    def beat(self, sitting_id: int, connection_id: str) -> None:
+        self.beats[sitting_id] = connection_id
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._write_soon())
+
+    def forget(self, sitting_id: int, connection_id: str) -> None:
+        if self.beats.get(sitting_id) == connection_id:
+            del self.beats[sitting_id]
+
+    async def _write_soon(self) -> None:
+        await asyncio.sleep(PRESENCE_WRITE_SECONDS)
+        beats, self.beats = self.beats, {}
+        now = self.app.state.clock()
+
+        def write() -> None:
+            with Session(self.app.state.db, expire_on_commit=False) as db:
+                proctoring.record_presence(db, beats, now)
+                db.commit()
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception:  # the next beats retry; presence is a hint, never evidence
+            log.exception("writing presence of %s pages failed", len(beats))
+
+
 def parse_frame(text: str, sitting_id: int) -> dict[str, Any]:
     """A JSON object with a string ``type``; anything else closes the socket."""
     if len(text.encode()) > MAX_FRAME:
@@ -372,45 +426,24 @@ async def supervisor_socket(websocket: WebSocket, exam_session_id: int) -> None:
 async def _watch_room(websocket: WebSocket, exam_session_id: int) -> None:
     user = await authorize_socket(websocket, supervisor_socket)
     try:  # a supervisor watches only sittings on duty at (engine.scheduling)
-        await _db(websocket, lambda db: scheduling.supervised_exam_session(db, user, exam_session_id))
+        await _db(websocket, lambda db: scheduling.supervised_exam_session(db, user, exam_session_id), read=True)
     except DeliveryError:
         raise SocketClosed(CloseCode.not_found, "no such exam session") from None
     locale = locale_of(websocket, websocket.app.state.settings.default_locale)  # type: ignore[arg-type]
-    render = RowRenderer(websocket, locale)
-    async with websocket.app.state.bus.subscribe(room_channel(exam_session_id)) as subscription:
+    async with room_hubs(websocket.app).watch(exam_session_id, locale) as frames:
         reader = asyncio.create_task(_drain_supervisor_frames(websocket))
         try:
-            await websocket.send_text(await render.table(exam_session_id))
             while True:
-                getter = asyncio.create_task(subscription.get())
-                done, _ = await asyncio.wait({getter, reader}, timeout=ROSTER_REFRESH_SECONDS,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                getter = asyncio.create_task(frames.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
                 if reader in done:
                     getter.cancel()
                     reader.result()  # raises WebSocketDisconnect / SocketClosed
-                if getter not in done:
-                    getter.cancel()  # quiet room: refresh the whole table (time left, presence)
-                    await websocket.send_text(await render.table(exam_session_id))
-                    continue
-                sittings, whole = await _batch(subscription, getter.result())
-                if whole:
-                    await websocket.send_text(await render.table(exam_session_id))
-                elif sittings:
-                    await websocket.send_text(await render.rows(sorted(sittings)))
+                await websocket.send_text(getter.result())
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-
-
-async def _batch(subscription, first: dict[str, Any]) -> tuple[set[int], bool]:
-    """Collect what else arrives within ``BATCH_SECONDS``: one render per changed row, not per event."""
-    messages = [first]
-    await asyncio.sleep(BATCH_SECONDS)
-    while not subscription.queue.empty():
-        messages.append(subscription.queue.get_nowait())
-    sittings = {int(m["sitting"]) for m in messages if m.get("type") == "row" and isinstance(m.get("sitting"), int)}
-    return sittings, any(m.get("type") == "table" for m in messages)
 
 
 async def _drain_supervisor_frames(websocket: WebSocket) -> None:
@@ -423,24 +456,177 @@ async def _drain_supervisor_frames(websocket: WebSocket) -> None:
             raise SocketClosed(CloseCode.too_big, f"frames are limited to {MAX_FRAME} bytes")
 
 
-class RowRenderer:
-    """Roster fragments for one supervisor's socket, in the supervisor's language."""
+def room_hubs(app) -> RoomHubs:
+    hubs = getattr(app.state, "room_hubs", None)
+    if hubs is None:
+        hubs = app.state.room_hubs = RoomHubs(app)
+    return hubs
 
-    def __init__(self, websocket: WebSocket, locale: str) -> None:
-        self.ws = websocket
+
+class RoomHubs:
+    """This worker's hubs, one per (exam session, language), shared by its supervisor sockets."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.hubs: dict[tuple[int, str], RoomHub] = {}
+
+    @contextlib.asynccontextmanager
+    async def watch(self, exam_session_id: int, locale: str):
+        key = (exam_session_id, locale)
+        hub = self.hubs.get(key)
+        if hub is None:
+            hub = self.hubs[key] = RoomHub(self.app, exam_session_id, locale)
+            await hub.start()
+        frames = hub.join()
+        try:
+            yield frames
+        finally:
+            hub.leave(frames)
+            if not hub.watchers and self.hubs.get(key) is hub:
+                del self.hubs[key]
+                await hub.stop()
+
+
+class RoomHub:
+    """The roster of one room as this worker's supervisors see it.
+
+    It subscribes to the room's channel once, renders each changed row once (at most one
+    render per ``RENDER_INTERVAL``: a burst of events for one row costs one render) and
+    hands the same fragment to every watching socket. Rows are read for all changed
+    candidates at once (engine/proctoring/roster.py) in a read-only transaction, so on
+    SQLite a supervisor never waits for, or holds up, the writers.
+    """
+
+    def __init__(self, app, exam_session_id: int, locale: str) -> None:
+        self.app, self.exam_session_id = app, exam_session_id
         self.context = {"locale": locale, **gettext_callables(locale)}
+        self.watchers: set[asyncio.Queue[str]] = set()
+        self.rows: dict[int, str] = {}
+        self.order: list[int] = []
+        self.presence: dict[int, str] = {}
+        self.dirty: set[int] = set()
+        self.whole = True
+        self.table_ready = False
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        self._subscription_cm = None
+        self.last_table = 0.0
 
-    async def rows(self, sitting_ids: list[int]) -> str:
-        now = self.ws.app.state.clock()
-        lines = await _db(self.ws, lambda db: [administration.roster_line(db, i, now) for i in sitting_ids])
+    async def start(self) -> None:
+        self._subscription_cm = self.app.state.bus.subscribe(room_channel(self.exam_session_id))
+        subscription = await self._subscription_cm.__aenter__()
+        self.tasks = [asyncio.create_task(self._listen(subscription)), asyncio.create_task(self._render_loop())]
+        self.wake.set()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._subscription_cm is not None:
+            await self._subscription_cm.__aexit__(None, None, None)
+
+    def join(self) -> asyncio.Queue[str]:
+        frames: asyncio.Queue[str] = asyncio.Queue(WATCHER_QUEUE)
+        if self.table_ready:
+            frames.put_nowait(self._table_html())
+        self.watchers.add(frames)
+        return frames
+
+    def leave(self, frames: asyncio.Queue[str]) -> None:
+        self.watchers.discard(frames)
+
+    async def _listen(self, subscription) -> None:
+        while True:
+            message = await subscription.get()
+            if message.get("type") == "row" and isinstance(message.get("sitting"), int):
+                self.dirty.add(message["sitting"])
+            elif message.get("type") == "table":
+                self.whole = True
+            self.wake.set()
+
+    async def _render_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), PRESENCE_CHECK_SECONDS)
+            self.wake.clear()
+            try:
+                if loop.time() - self.last_table >= ROSTER_REFRESH_SECONDS:
+                    self.whole = True  # time left and presence of quiet rows
+                elif not self.dirty:
+                    await self._note_presence_changes()
+                if self.whole:
+                    self.whole, self.dirty = False, set()
+                    await self._render_table()
+                    self.last_table = loop.time()
+                elif self.dirty:
+                    changed, self.dirty = self.dirty, set()
+                    await self._render_rows(sorted(changed))
+            except Exception:  # a failed read costs a later full refresh, never the hub
+                log.exception("rendering the roster of exam session %s failed", self.exam_session_id)
+                self.whole = True
+            await asyncio.sleep(RENDER_INTERVAL)  # what arrives meanwhile goes out in the next frame
+
+    async def _render_table(self) -> None:
+        now = self.app.state.clock()
+        lines = await self._read(lambda db: live_roster.lines(db, self.exam_session_id, now))
         template = templates.get_template("supervisor/_row.html")
-        return "".join(template.render({**self.context, "line": line, "oob": True, "now": now}) for line in lines)
+        self.rows = {line.candidate_session_id: template.render({**self.context, "line": line, "oob": False,
+                                                                  "now": now}) for line in lines}
+        self.order = [line.candidate_session_id for line in lines]
+        self.presence = {line.candidate_session_id: line.presence for line in lines}
+        self.table_ready = True
+        self._broadcast(self._table_html())
 
-    async def table(self, exam_session_id: int) -> str:
-        now = self.ws.app.state.clock()
-        lines = await _db(self.ws, lambda db: administration.roster(db, exam_session_id, now))
-        return templates.get_template("supervisor/_roster_body.html").render(
-            {**self.context, "lines": lines, "oob": True, "now": now})
+    async def _render_rows(self, sitting_ids: list[int]) -> None:
+        if any(sid not in self.rows for sid in sitting_ids):
+            self.whole = True  # a candidate enrolled meanwhile: the order changes
+            self.wake.set()
+            return
+        now = self.app.state.clock()
+        lines = await self._read(lambda db: live_roster.lines(db, self.exam_session_id, now, sitting_ids))
+        template = templates.get_template("supervisor/_row.html")
+        fragments = []
+        for line in lines:
+            sid = line.candidate_session_id
+            self.rows[sid] = template.render({**self.context, "line": line, "oob": False, "now": now})
+            self.presence[sid] = line.presence
+            fragments.append(template.render({**self.context, "line": line, "oob": True, "now": now}))
+        if fragments:
+            self._broadcast("".join(fragments))
+
+    async def _note_presence_changes(self) -> None:
+        """Pages that stopped beating change no event; find them with one narrow query."""
+        now = self.app.state.clock()
+        current = await self._read(lambda db: live_roster.presence_map(db, self.exam_session_id, now))
+        self.dirty |= {sid for sid, state in current.items() if self.presence.get(sid) != state}
+
+    def _table_html(self) -> str:
+        body = "".join(self.rows[sid] for sid in self.order)
+        if not body:
+            return templates.get_template("supervisor/_roster_body.html").render(
+                {**self.context, "lines": [], "oob": True})
+        return f'<tbody id="roster-body" hx-swap-oob="true">{body}</tbody>'
+
+    def _broadcast(self, html: str) -> None:
+        for frames in list(self.watchers):
+            if frames.full():  # a supervisor this far behind gets the whole table instead
+                while not frames.empty():
+                    frames.get_nowait()
+                html_for = self._table_html() if self.table_ready else html
+                frames.put_nowait(html_for)
+            else:
+                frames.put_nowait(html)
+
+    async def _read(self, work: Callable[[Session], T]) -> T:
+        read_db = read_only(self.app.state.db)
+
+        def run() -> T:
+            with Session(read_db, expire_on_commit=False) as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
 
 
 router.add_api_websocket_route("/ws/candidate/{sitting_id}", candidate_socket)

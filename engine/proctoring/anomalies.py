@@ -96,7 +96,8 @@ class SecondConnection:
 
     def evaluate(self, events: Sequence[ProctorEvent], answers: Sequence[AnswerTiming]) -> list[Anomaly]:
         seconds = [e for e in events if e.kind in (EventKind.second_connection_opened, EventKind.second_tab_opened)]
-        addresses = sorted({str(e.data.get("ip")) for e in events if e.kind == EventKind.connected and e.data.get("ip")})
+        addresses = sorted({str(e.data.get("ip")) for e in events
+                            if e.kind == EventKind.connected and e.data.get("ip")})
         if not seconds and len(addresses) < 2:
             return []
         return [Anomaly(self.code, "high", {"count": len(seconds), "addresses": addresses})]

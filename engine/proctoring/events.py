@@ -37,6 +37,11 @@ class EventKind(StrEnum):
     time_extended = "time_extended"
     terminated = "terminated"
     incident_flagged = "incident_flagged"
+    identity_checked = "identity_checked"  # identity verified at the room (ID document, photo match, notes)
+    workstation_authorized = "workstation_authorized"  # failover: the sitting moves to another computer
+    accommodation_changed = "accommodation_changed"  # extra time/breaks changed while sitting
+    # the page that took the sitting over after a workstation failover
+    workstation_switched = "workstation_switched"
     # the way of a command to the candidate's screen
     command_delivered = "command_delivered"
     command_applied = "command_applied"
@@ -48,13 +53,15 @@ CLIENT_EVENTS = frozenset({
     EventKind.context_menu_opened, EventKind.went_offline, EventKind.came_online,
     EventKind.second_tab_opened,
 })
-CONNECTION_EVENTS = frozenset({EventKind.connected, EventKind.disconnected, EventKind.second_connection_opened})
+CONNECTION_EVENTS = frozenset({EventKind.connected, EventKind.disconnected, EventKind.second_connection_opened,
+                               EventKind.workstation_switched})
 SUPERVISOR_ACTIONS = frozenset({EventKind.warned, EventKind.paused, EventKind.resumed, EventKind.time_extended,
-                                EventKind.terminated, EventKind.incident_flagged})
+                                EventKind.terminated, EventKind.incident_flagged, EventKind.identity_checked,
+                                EventKind.workstation_authorized, EventKind.accommodation_changed})
 ACKNOWLEDGEMENTS = frozenset({EventKind.command_delivered, EventKind.command_applied})
 # Supervisor actions the candidate's page must show; an incident flag is not shown.
 SHOWN_TO_CANDIDATE = frozenset({EventKind.warned, EventKind.paused, EventKind.resumed, EventKind.time_extended,
-                                EventKind.terminated})
+                                EventKind.terminated, EventKind.accommodation_changed})
 
 
 @dataclass(frozen=True)

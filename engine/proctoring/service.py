@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from engine import audit, delivery
@@ -67,7 +68,8 @@ def _clean_detail(detail: object) -> dict[str, Any]:
     for key, value in detail.items():
         if not isinstance(key, str) or len(key) > 40:
             raise InvalidInputError(N_("event detail has an invalid field name"), "detail")
-        if isinstance(value, bool) or value is None or (isinstance(value, (int, float)) and abs(value) < 2**53) or isinstance(value, str) and len(value) <= MAX_DETAIL_TEXT:
+        number = isinstance(value, (int, float)) and abs(value) < 2**53
+        if isinstance(value, bool) or value is None or number or isinstance(value, str) and len(value) <= MAX_DETAIL_TEXT:
             clean[key] = value
         else:
             raise InvalidInputError(N_("event detail field '%(name)s' is not a short text or number"), "detail",
@@ -124,6 +126,21 @@ def heartbeat(session: Session, sitting: CandidateSession, now: datetime) -> boo
     session.add(sitting)
     session.flush()
     return True
+
+
+def record_presence(session: Session, beats: dict[int, str], now: datetime) -> None:
+    """Heartbeats of many pages at once (``{sitting id: connection id}``), in two statements.
+
+    A page still beating on a sitting that has no connection (its worker restarted and
+    forgot it) becomes the sitting's connection again.
+    """
+    if not beats:
+        return
+    table = CandidateSession.__table__  # Core statements: no ORM objects loaded for a presence write
+    session.execute(update(table).where(table.c.id.in_(list(beats))).values(last_seen_at=now))
+    session.execute(update(table).where(table.c.id == bindparam("sid"), table.c.connection_id.is_(None))
+                    .values(connection_id=bindparam("connection")),
+                    [{"sid": sid, "connection": connection} for sid, connection in beats.items()])
 
 
 def is_online(sitting: CandidateSession, now: datetime) -> bool:

@@ -139,10 +139,11 @@ def answer(request: Request, sitting_id: int, position: int, seq: int = Form(),
     except DeadlinePassedError:
         db.commit()  # the refusal and the server-side submission are facts to keep
         raise
+    # Read before the commit: on SQLite a read after it would take the write lock again.
+    items = delivery.presented_items(db, sitting)
     db.commit()  # committed before the candidate is told it is stored
     if not receipt.replayed:
         _row_changed(request, sitting)
-    items = delivery.presented_items(db, sitting)
     return render(request, "candidate/_saved.html",
                   {"receipt": receipt, "item": next(i for i in items if i.position == position),
                    "progress": delivery.progress_of(items), "sitting": sitting})

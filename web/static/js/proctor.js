@@ -145,6 +145,9 @@
         var text = root.dataset.textExtended.replace("{m}", message.minutes);
         show("proctor-warning", text);
         if (window.skillcertTimer) window.skillcertTimer.announce(text);
+      } else if (message.kind === "accommodation_changed") {
+        applyState(message);  // the deadline moved with the candidate's recorded extra time
+        if (window.skillcertTimer) window.skillcertTimer.announce(root.dataset.textExtended.replace("{m}", message.minutes));
       } else if (message.kind === "terminated") {
         if (window.skillcertTimer) window.skillcertTimer.update(message);
         ended(message.reason);
