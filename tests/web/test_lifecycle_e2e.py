@@ -7,7 +7,7 @@ verification page → results export → archive (when engine/archive is present
 Three candidates go through every step over HTTP (their own sign-in, answers, results
 page, appeal, survey); the other 197 through the same services the routes call. Every
 candidate's answers are chosen so that the outcome is known in advance: candidate i
-answers the first ``answered(i)`` questions correctly and leaves the rest, and gets the
+answers the ``answered(i)`` most valuable questions correctly and leaves the rest, and gets the
 practical score ``practical(i)`` (veto when ``i % 37 == 0``).
 """
 
@@ -48,7 +48,7 @@ ACTOR = "lifecycle-test"
 
 
 def answered(i: int) -> int:
-    return 6 + (7 * i) % 15  # 6 … 20 of the 20 questions
+    return 4 + (7 * i) % 10  # 4 … 13 of the 20 questions, the most valuable first
 
 
 def practical(i: int) -> float:
@@ -60,7 +60,7 @@ def veto(i: int) -> bool:
 
 
 def _form(db: Session, definition: ExamDefinition) -> list[tuple[int, float, list[str]]]:
-    """(position, points, key) of every question on the form."""
+    """(position, points, key) of every question on the form, the most valuable first."""
     rows = db.exec(select(ExamFormItem, Item).join(Item, Item.id == ExamFormItem.item_id)
                    .where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)).all()
     keys = []
@@ -68,7 +68,7 @@ def _form(db: Session, definition: ExamDefinition) -> list[tuple[int, float, lis
         version = db.exec(select(ItemVersion).where(ItemVersion.item_id == item.id,
                                                     ItemVersion.version_no == item.current_version)).one()
         keys.append((line.position, line.points, list(version.key)))
-    return keys
+    return sorted(keys, key=lambda question: (-question[1], question[0]))
 
 
 def expected_theory(form, i: int) -> float:
