@@ -57,6 +57,21 @@ def sitting(session: Session, ctx: SittingContext) -> list[ArchiveFile]:
     return [json_file("sitting.json", value, "the sitting and where and when it took place", 1)]
 
 
+# ---- check-in at the room -------------------------------------------------------------------------------
+
+CHECK_IN_KIND = "identity_checked"  # the proctoring event the check-in desk records (engine/proctoring)
+
+
+@register("checkin", "the identity check at the room: ID document inspected, photo matched, by whom and when",
+          applies=lambda ctx: ctx.sitting.started_at is not None)
+def checkin(session: Session, ctx: SittingContext) -> list[ArchiveFile]:
+    rows = session.exec(select(ProctoringEvent).where(ProctoringEvent.candidate_session_id == ctx.sitting_id,
+                                                      ProctoringEvent.kind == CHECK_IN_KIND)
+                        .order_by(ProctoringEvent.id)).all()
+    return [json_file("identity/checkin.json", [row_dict(r) for r in rows],
+                      "every identity check of the sitting; the latest one counts")]
+
+
 # ---- theory part -----------------------------------------------------------------------------------
 
 

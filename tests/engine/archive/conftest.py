@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from engine import delivery
 from engine.certification import service as certification
-from engine.models import Candidate, CandidateSession, Institution, SessionItem, User
+from engine.models import Candidate, CandidateSession, Institution, ProctoringEvent, SessionItem, User
 from engine.practical import service as practical_service
 from engine.proctoring import service as proctoring
 from engine.proctoring.commands import CommandKind, SupervisorCommand
@@ -26,6 +26,8 @@ def finish_sitting(session: Session, username: str = "candidate", practical: flo
                            .join(User, User.id == Candidate.user_id).where(User.username == username)).one()
     now = utcnow()
     delivery.start(session, sitting, username, now)
+    session.add(ProctoringEvent(candidate_session_id=sitting.id, at=now, kind="identity_checked", actor="supervisor",
+                                data={"id_checked": True, "photo_match": True, "verified": True}))
     for presented in session.exec(select(SessionItem).where(SessionItem.candidate_session_id == sitting.id)
                                   .order_by(SessionItem.position)).all():
         version = session.get(ItemVersion, presented.item_version_id)

@@ -68,7 +68,7 @@ class TestExport:
         report = verify_archive(archive.data)
         assert report.ok, report.problems
         sections = {s["name"]: s["status"] for s in archive.manifest["sections"]}
-        assert sections == {"identity": "present", "sitting": "present", "items": "present",
+        assert sections == {"identity": "present", "checkin": "present", "sitting": "present", "items": "present",
                             "responses": "present", "proctoring": "present", "results": "present",
                             "certificate": "present", "audit": "present", "practical": "present",
                             "cat_trail": "not_applicable", "rater_forms": "not_applicable", "appeals": "none"}
@@ -238,7 +238,7 @@ class TestCompleteness:
             sitting_id = finish_sitting(session)
             session.exec(text("DELETE FROM proctoringevent"))
             session.commit()
-            assert completeness.of_sitting(session, sitting_id).missing == ["proctoring"]
+            assert completeness.of_sitting(session, sitting_id).missing == ["checkin", "proctoring"]
 
     def test_scheduled_sittings_of_an_exam_session(self, db_engine, demo):
         with Session(db_engine) as session:
