@@ -359,6 +359,7 @@ def report(name: str, stats: Stats, duration: float) -> dict:
         "start_p99_ms": round(pct(stats.starts, 0.99), 1),
         "errors": dict(stats.errors),
     }
+    result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]  # a shared machine skews every figure
     print(json.dumps(result, ensure_ascii=False))
     return result
 
@@ -376,7 +377,7 @@ def main() -> None:
     parser.add_argument("--supervisors", type=int, default=20)
     parser.add_argument("--storm", type=int, default=500)
     parser.add_argument("--storm-seconds", type=float, default=5.0)
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of steady answering measured")
+    parser.add_argument("--duration", type=float, default=45.0, help="seconds of steady answering measured")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL at SKILLCERT_TEST_POSTGRES_URL")
     parser.add_argument("--redis", action="store_true", help="Redis bus at SKILLCERT_TEST_REDIS_URL")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare FastAPI baseline")
@@ -386,6 +387,7 @@ def main() -> None:
         parser.error(f"bounded: 1..{MAX_CANDIDATES} candidates, 1..{MAX_DURATION:.0f} s")
     args.storm = min(args.storm, args.candidates)
     random.seed(7)
+    print(json.dumps({"load_average_before": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}))
     results = []
     with TemporaryDirectory(prefix="skillcert-bench-") as tmp:
         database_url, schema = f"sqlite:///{tmp}/skillcert.sqlite3", None
