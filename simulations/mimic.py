@@ -19,7 +19,7 @@ from typing import Any
 
 SWITCHGEAR = frozenset({"breaker", "disconnector"})
 FACEPLATE = frozenset({"setpoint", "numeric_input", "selector"})
-BOX_W = 230
+BOX_W = 260
 GAP = 20
 TITLE_H = 30
 ROW_H = {"single_line": 74, "faceplate": 64, "panel": 64}
