@@ -33,7 +33,7 @@ class AdaptivePreview:
 
 
 def adaptive_preview(session: Session, definition: ExamDefinition, config: AdaptiveConfig,
-                     n_simulees: int = 600, seed: int = 1) -> AdaptivePreview:
+                     n_simulees: int = 400, seed: int = 1) -> AdaptivePreview:
     """Simulate the settings on simulees spread evenly over θ ∈ [−3, 3] (known truth)."""
     design = build_design(session, definition, config, seen=(), sympson_hetter=config.sympson_hetter)
     try:

@@ -50,7 +50,7 @@ def test_the_adaptive_preview_simulates_the_saved_settings(examiner, db_engine):
         assert f'data-testid="{chart}"' in page.text
     table = page.text.split('data-testid="by-theta"')[1]
     rows = re.findall(r"<tr><td>[^<]*</td><td>(\d+)</td><td>([\d.]+)</td>", table)
-    assert len(rows) >= 6 and sum(int(n) for n, _se in rows) == 600
+    assert len(rows) >= 6 and sum(int(n) for n, _se in rows) == 400
     ses = [float(se) for _n, se in rows]
     assert max(ses) > min(ses)  # conditional: SE differs across θ
 

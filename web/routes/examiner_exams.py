@@ -84,7 +84,7 @@ def svg_chart(series: list[dict], x_label: str, y_label: str, band: tuple[list, 
         upper = [f"{px(x)},{py(y)}" for x, y in zip(band[0], band[2], strict=True)]
         lower = [f"{px(x)},{py(y)}" for x, y in zip(reversed(band[0]), reversed(band[1]), strict=True)]
         polygon = " ".join(upper + lower)
-    x_ticks = [(px(x0 + k * (x1 - x0) / 4), f"{x0 + k * (x1 - x0) / 4:g}") for k in range(5)]
+    x_ticks = [(px(x0 + k * (x1 - x0) / 4), f"{x0 + k * (x1 - x0) / 4:.3g}") for k in range(5)]
     y_ticks = [(py(y0 + k * (y1 - y0) / 4), f"{y0 + k * (y1 - y0) / 4:.2g}") for k in range(5)]
     points = [{"x": px(m["x"]), "y": py(m["y"]), "label": m.get("label", ""), "class": m.get("class", "")}
               for m in marks or []]
@@ -130,7 +130,12 @@ def _recent_sittings(db: Session, definition: ExamDefinition) -> list:
 def _page(request: Request, db: Session, definition: ExamDefinition, values: dict | None = None,
           errors: dict | None = None, status_code: int = 200, **extra):
     config = adaptive.config_of(db, definition)
+    try:
+        fixed = previews.current_form(db, definition, config)
+    except InvalidInputError:
+        fixed = None  # no calibrated items yet: the page says the exam has no form to describe
     context = {"definition": definition, "values": values or _form_values(config), "errors": errors or {},
+               "fixed": fixed, "fixed_chart": _form_chart(fixed) if fixed else None,
                "item_types": [t.value for t in ADAPTIVE_TYPES], "saved": adaptive.settings_row(db, definition),
                "sittings": _recent_sittings(db, definition), **extra}
     return render(request, "examiner/exams/exam.html", context, status_code=status_code)
@@ -148,14 +153,7 @@ def exam_list(request: Request, db: Session = Depends(get_db)):
 @allow(*AUTHORS)
 def exam_page(request: Request, definition_id: int, saved: bool = False, db: Session = Depends(get_db)):
     """The mode, the adaptive settings, and the fixed form with its curves."""
-    definition = _definition(db, definition_id)
-    current = None
-    try:
-        current = previews.current_form(db, definition, adaptive.config_of(db, definition))
-    except InvalidInputError:
-        current = None  # no calibrated items yet: the page says so
-    return _page(request, db, definition, just_saved=saved, fixed=current,
-                 fixed_chart=_form_chart(current) if current else None)
+    return _page(request, db, _definition(db, definition_id), just_saved=saved)
 
 
 @router.post("/examiner/exams/{definition_id}/settings")
