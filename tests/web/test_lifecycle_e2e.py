@@ -1,7 +1,7 @@
 """From an XLSX registration of 200 candidates to verified certificates, on both databases.
 
 Registration → scope, seat map and batch → seats → tickets → duty (cross-dispatched
-supervisor) → check-in → theory → practical → publication → an appeal → certificates →
+supervisor) → identity check-in at the door → theory → practical → publication → an appeal → certificates →
 verification page → results export → archive (when engine/archive is present) → audit chain.
 
 Three candidates go through every step over HTTP (their own sign-in, answers, results
@@ -35,6 +35,7 @@ from engine.models import (
     Role,
     User,
 )
+from engine.proctoring import actions
 from engine.scheduling.models import ExamBatch, RoomBooking, SeatAssignment
 from engine.scoring import theory_score
 from itembank.models import Item, ItemVersion
@@ -171,7 +172,13 @@ def test_registration_to_verified_certificate_for_200_candidates(app, demo, db_e
 
     # ---- the sitting: check-in (proctoring), then the theory part --------------------------------
     clock.advance(seconds=(starts - clock()).total_seconds() + 60)
-    # CHECK-IN STEP: the supervisor's identity check-in (engine/proctoring) joins here once it is in main.
+    supervisor.refresh_csrf(f"/supervisor/sessions/{exam_session_id}")
+    for i in (appellant, passer, failer):  # identity check at the door by the supervisor on duty
+        checked = supervisor.post(f"/supervisor/sittings/{sittings[i].id}/check-in",
+                                  {"id_checked": "yes", "photo_match": "yes", "document": "resident_id"}, htmx=True)
+        assert checked.status_code == 200, checked.text
+    assert not_on_duty.post(f"/supervisor/sittings/{sittings[passer].id}/check-in",
+                            {"id_checked": "yes", "photo_match": "yes"}, htmx=True).status_code == 404
     for i in (appellant, passer, failer):
         candidate = visitors[i]
         candidate.post(f"/candidate/sessions/{sittings[i].id}/start")
@@ -186,6 +193,7 @@ def test_registration_to_verified_certificate_for_200_candidates(app, demo, db_e
             continue
         with Session(db_engine, expire_on_commit=False) as db:  # one unit of work per candidate, as over HTTP
             sitting = db.get(CandidateSession, sitting.id)
+            actions.check_in(db, sitting.id, "dispatched", now, id_checked=True, photo_match=True)
             delivery.start(db, sitting, ACTOR, now)
             for seq, (position, _points, key) in enumerate(form[:answered(i)], start=1):
                 delivery.record_answer(db, sitting, position, key, seq, ACTOR, now)
@@ -258,6 +266,9 @@ def test_registration_to_verified_certificate_for_200_candidates(app, demo, db_e
     # ---- archive export and verification (engine/archive), then the audit chain ------------------------
     _archive_step(db_engine, sittings[passer].id)
     with Session(db_engine, expire_on_commit=False) as db:
+        checked_in = db.exec(select(audit.AuditEntry).where(
+            audit.AuditEntry.action == "proctoring.identity_checked")).all()
+        assert len({entry.entity_id for entry in checked_in}) == CANDIDATES
         assert audit.verify(db).ok
         assert len(db.exec(select(Registration)).all()) == CANDIDATES
         assert db.exec(select(User).where(User.username == "dispatched")).one()
