@@ -200,8 +200,11 @@ def test_registration_to_verified_certificate_for_200_candidates(app, demo, db_e
             delivery.submit(db, sitting, ACTOR, now)
             db.commit()
 
-    # ---- the practical part: raters' scores (HTTP for the sample, the service for the rest) -------
-    for i in (appellant, passer, failer):
+    # ---- the practical part: one candidate runs the real simulated task (engine/practical), the
+    # ---- others' rated scores are recorded (HTTP for the sample, the service for the rest) --------
+    simulated = _simulated_practical(db_engine, sittings[passer].id, clock())
+    assert simulated >= 60
+    for i in (appellant, failer):
         form_data = {"candidate_session_id": str(sittings[i].id), "part": "practical", "score": f"{practical(i):g}"}
         if veto(i):
             form_data["veto"] = "on"
@@ -210,6 +213,8 @@ def test_registration_to_verified_certificate_for_200_candidates(app, demo, db_e
         for i, sitting in sittings.items():
             if i not in visitors:
                 certification.record_part_score(db, sitting.id, "practical", practical(i), veto(i), ACTOR)
+        assert certification.outcome_of(db, sittings[passer].id).scores[certification.Part.practical].score == \
+            simulated
         db.commit()
         for i, sitting in sittings.items():
             assert certification.outcome_of(db, sitting.id).scores[certification.Part.theory].score == \
@@ -273,6 +278,21 @@ def test_registration_to_verified_certificate_for_200_candidates(app, demo, db_e
         assert len(db.exec(select(Registration)).all()) == CANDIDATES
         assert db.exec(select(User).where(User.username == "dispatched")).one()
     assert re.fullmatch(r"S0042370001072\d4\d{6}", certificate.number)
+
+
+def _simulated_practical(db_engine, candidate_session_id: int, now) -> float:
+    """The demo exam's electrician switching task run with the model ticket; its score sheet sets the part."""
+    from engine.practical import service as practical
+    from tests.engine.practical.helpers import model_ticket, perform, scenario_task
+
+    with Session(db_engine, expire_on_commit=False) as db:
+        sitting = db.get(CandidateSession, candidate_session_id)
+        attempt = practical.start_attempt(db, sitting, scenario_task(db, sitting).id, ACTOR, now)
+        actions = model_ticket()
+        perform(db, attempt, actions, now)
+        finished = practical.finish(db, attempt, ACTOR, now + timedelta(seconds=actions[-1]["t"] + 1))
+        db.commit()
+        return finished.score
 
 
 def _archive_step(db_engine, candidate_session_id: int) -> None:
