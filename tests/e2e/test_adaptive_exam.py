@@ -62,8 +62,10 @@ def outcome(database_url: str, sitting_id: int) -> tuple[Result, AdaptiveSitting
     db = make_engine(database_url)
     try:
         with Session(db) as session:
-            return (session.exec(select(Result).where(Result.candidate_session_id == sitting_id)).one(),
-                    session.exec(select(AdaptiveSitting).where(AdaptiveSitting.candidate_session_id == sitting_id)).one())
+            result = session.exec(select(Result).where(Result.candidate_session_id == sitting_id)).one()
+            record = session.exec(select(AdaptiveSitting)
+                                  .where(AdaptiveSitting.candidate_session_id == sitting_id)).one()
+            return result, record
     finally:
         db.dispose()
 
