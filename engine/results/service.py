@@ -30,7 +30,10 @@ from engine.models import (
     Response,
     Result,
     SessionItem,
+    User,
 )
+from engine.practical import raters
+from engine.practical import service as practical
 from engine.results.models import (
     Appeal,
     AppealStatus,
@@ -208,6 +211,18 @@ class SheetLine:
 
 
 @dataclass(frozen=True)
+class PracticalEvidence:
+    """One practical task's attempt with its score sheet and the raters' forms (engine/practical)."""
+
+    task_title: str
+    status: str
+    score: float | None
+    veto: bool
+    score_sheet: dict | None
+    forms: list[tuple[str, float | None, list[str], str]]  # rater, total (None: not yet), vetoes, comment
+
+
+@dataclass(frozen=True)
 class AppealFile:
     appeal: Appeal
     candidate: Candidate
@@ -215,6 +230,7 @@ class AppealFile:
     theory_sheet: list[SheetLine]
     part_records: list[PartScoreRecord]
     recomputed_theory: float | None  # the theory score computed again from the stored answers
+    practical: list[PracticalEvidence]
 
 
 def appeal_file(session: Session, appeal_id: int) -> AppealFile:
@@ -226,7 +242,22 @@ def appeal_file(session: Session, appeal_id: int) -> AppealFile:
     recomputed = theory_score(sum(line.earned for line in sheet), possible) if possible else None
     records = list(session.exec(select(PartScoreRecord).where(
         PartScoreRecord.candidate_session_id == appeal.candidate_session_id)).all())
-    return AppealFile(appeal, found.candidate, found, sheet, records, recomputed)
+    return AppealFile(appeal, found.candidate, found, sheet, records, recomputed,
+                      _practical_evidence(session, appeal.candidate_session_id))
+
+
+def _practical_evidence(session: Session, candidate_session_id: int) -> list[PracticalEvidence]:
+    evidence = []
+    for attempt in practical.attempts_of(session, candidate_session_id):
+        task = practical.get_task(session, attempt.task_id)
+        forms = []
+        for assignment, score in raters.forms_of(session, attempt.id):
+            rater = session.get(User, assignment.rater_user_id)
+            forms.append((rater.username if rater else "?", score.total if score else None,
+                          list(score.vetoes) if score else [], score.comment if score else ""))
+        evidence.append(PracticalEvidence(task.title, attempt.status.value, attempt.score, attempt.veto,
+                                          attempt.score_sheet, forms))
+    return evidence
 
 
 def _theory_sheet(session: Session, candidate_session_id: int) -> list[SheetLine]:

@@ -127,3 +127,21 @@ def test_survey_before_the_sitting_ends_is_refused(db):
     sitting = sitting_of(db, "candidate")
     with pytest.raises(IllegalTransitionError, match="after your sitting has ended"):
         results.submit_survey(db, sitting.candidate_id, sitting.id, {}, "")
+
+
+def test_the_review_file_carries_the_practical_score_sheet_and_rater_forms(db):
+    """A practical review shows the simulated task's attempt with its score sheet (engine/practical)."""
+    from engine.practical import service as practical
+    from tests.engine.practical.helpers import model_ticket, perform, started
+
+    seed(db)
+    attempt, start = started(db, "candidate")
+    actions = model_ticket()
+    perform(db, attempt, actions, start)
+    finished = practical.finish(db, attempt, ACTOR, start + timedelta(seconds=actions[-1]["t"] + 1))
+    sitting = with_scores(db, "candidate", 70, None)
+    results.publish(db, sitting.exam_session_id, ACTOR, utcnow())
+    appeal = results.request_appeal(db, sitting.candidate_id, sitting.id, "practical", "操作步骤评分有误", utcnow())
+    [evidence] = results.appeal_file(db, appeal.id).practical
+    assert evidence.score == finished.score and evidence.score_sheet == finished.score_sheet
+    assert appeal.original_score == finished.score
