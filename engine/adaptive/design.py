@@ -139,7 +139,7 @@ class Built:
 
 _CACHE: OrderedDict[str, Built] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 32
+_CACHE_SIZE = 256  # one entry per live sitting (designs differ by retake and exposure snapshot)
 
 
 def design_key(design: dict, exposure: dict) -> str:
@@ -162,16 +162,43 @@ def runner_for(design: dict, exposure: dict) -> Built:
     return built
 
 
+_BANKS: OrderedDict[str, CATBank] = OrderedDict()
+_BANKS_SIZE = 8
+
+
+def _cat_bank(params: list[dict]) -> CATBank:
+    """The bank tables, shared by every sitting of the same calibrated bank (built once)."""
+    key = hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    with _CACHE_LOCK:
+        if key in _BANKS:
+            _BANKS.move_to_end(key)
+            return _BANKS[key]
+    built = CATBank(bank_of(params))
+    with _CACHE_LOCK:
+        _BANKS[key] = built
+        while len(_BANKS) > _BANKS_SIZE:
+            _BANKS.popitem(last=False)
+    return built
+
+
 def _build(design: dict, exposure: dict) -> Built:
-    bank = bank_of(design["bank"])
+    cat_bank = _cat_bank(design["bank"])
+    bank = cat_bank.bank
     settings = CATSettings.from_dict(design["settings"])
     blueprint = Blueprint.from_dict(design["blueprint"])
     k = design.get("sympson_hetter")
     counts = np.array([float(exposure.get("counts", {}).get(i, 0)) for i in bank.ids])
-    engine = settings.build(CATBank(bank), blueprint, sympson_hetter=None if k is None else np.array(k),
+    engine = settings.build(cat_bank, blueprint, sympson_hetter=None if k is None else np.array(k),
                             exposure_counts=counts, n_tests=int(exposure.get("n_tests", 0)))
     pretest = list(design.get("pretest", []))
     runner = SessionRunner(engine, pretest_items=pretest, n_pretest=min(settings.n_pretest, len(pretest)))
     reference = bank.subset(bank.index(design["reference"]))
     scale = ScoreScale.from_reference(reference, design.get("cut_theta"))
     return Built(runner, scale, settings)
+
+
+def clear_caches() -> None:
+    """Forget every built runner and bank (as after a restart; used by tests)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+        _BANKS.clear()

@@ -109,7 +109,7 @@ def test_resume_after_disconnect_continues_with_the_same_item_and_the_result_rep
                                                       SessionItem.position == 6)).first() is None
     first.client.close()  # the browser is gone
 
-    adaptive_design._CACHE.clear()  # as if the server restarted too
+    adaptive_design.clear_caches()  # as if the server restarted too
     second = new_visitor(app)
     resumed = second.get(f"/candidate/sessions/{sitting_id}")
     assert resumed.headers["location"] == f"/candidate/sessions/{sitting_id}/adaptive"
@@ -127,7 +127,7 @@ def test_resume_after_disconnect_continues_with_the_same_item_and_the_result_rep
     result_page = second.get(f"/candidate/sessions/{sitting_id}/result")
     assert result_page.status_code == 200 and 'data-testid="theta"' in result_page.text
 
-    adaptive_design._CACHE.clear()
+    adaptive_design.clear_caches()
     with Session(db_engine) as session:
         record = session.exec(select(AdaptiveSitting).where(AdaptiveSitting.candidate_session_id == sitting_id)).one()
         steps = adaptive.steps_of(session, record)
