@@ -37,6 +37,8 @@ from engine.practical.models import (
     TaskKind,
 )
 from engine.practical.simulation import LiveView, program_for, state_at
+from engine.proctoring import service as proctoring
+from engine.proctoring.events import EventKind
 from simulations.errors import ActionLogError, ActionRejectedError, ScenarioError, SimulationError
 from simulations.runtime import LoggedAction, Program, ScoreSheet, Trace, parse_action_log, replay, score
 
@@ -274,6 +276,7 @@ def start_attempt(session: Session, sitting: CandidateSession, task_id: int, act
                                deadline=now + timedelta(seconds=limit))
     session.add_all([version, attempt])
     session.flush()
+    progressed(session, sitting.id, actor, now, {"step": "started", "attempt": attempt.id, "task": task.id})
     audit.record(session, actor, "practical.started", "candidate_session", sitting.id,
                  {"attempt": attempt.id, "task": task.id, "scenario_version": version.id, "seed": seed,
                   "deadline": attempt.deadline.isoformat()})
@@ -327,6 +330,8 @@ def submit_action(session: Session, attempt: PracticalAttempt, action: Any, args
     session.flush()
     audit.record(session, actor, "practical.action", "candidate_session", attempt.candidate_session_id,
                  {"attempt": attempt.id, "seq": seq, "t": t, "action": name, "args": arguments})
+    progressed(session, attempt.candidate_session_id, actor, now,
+               {"step": "operation", "attempt": attempt.id, "seq": seq, "action": name, "t": round(t, 3)})
     logged = [LoggedAction(r.t, r.action, dict(r.args)) for r in log] + [LoggedAction(t, name, arguments)]
     view = state_at(program, logged, attempt.seed, program.tick_of(t) * program.tick)
     if name == "finish" or view.ended:
@@ -393,8 +398,15 @@ def finish(session: Session, attempt: PracticalAttempt, actor: str, now: datetim
     audit.record(session, actor, "practical.scored", "candidate_session", attempt.candidate_session_id,
                  {"attempt": attempt.id, "score": attempt.score, "veto": attempt.veto,
                   "vetoes": sheet.triggered_vetoes, "ended_by": trace.ended_by, "fingerprint": attempt.fingerprint})
+    progressed(session, attempt.candidate_session_id, actor, now,
+               {"step": "scored", "attempt": attempt.id, "score": attempt.score, "veto": attempt.veto})
     update_part_score(session, attempt.candidate_session_id, actor)
     return attempt
+
+
+def progressed(session: Session, sitting_id: int, actor: str, now: datetime, data: dict[str, Any]) -> None:
+    """A proctoring fact, so supervisors see the practical part in the sitting's timeline."""
+    proctoring.append(session, sitting_id, EventKind.practical_progressed, actor, now, data)
 
 
 # ---- the practical part score ---------------------------------------------------------------

@@ -42,6 +42,8 @@ class EventKind(StrEnum):
     accommodation_changed = "accommodation_changed"  # extra time/breaks changed while sitting
     # the page that took the sitting over after a workstation failover
     workstation_switched = "workstation_switched"
+    # the practical part: a task started, an operation recorded, a task scored (engine/practical)
+    practical_progressed = "practical_progressed"
     # the way of a command to the candidate's screen
     command_delivered = "command_delivered"
     command_applied = "command_applied"

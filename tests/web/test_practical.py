@@ -162,6 +162,10 @@ class TestSockets:
         assert mine[0]["actions"] == 1 and mine[0]["last_action"] == "don_ppe" and mine[0]["status"] == "running"
         page = supervisor.get(f"/practical/monitor/{exam_session}")
         assert page.status_code == 200 and "don_ppe" in page.text
+        with Session(db_engine) as session:
+            sitting = session.get(PracticalAttempt, attempt).candidate_session_id
+        timeline = supervisor.get(f"/supervisor/sittings/{sitting}")  # the proctoring timeline shows the steps
+        assert timeline.status_code == 200 and timeline.text.count('data-kind="practical_progressed"') == 2
         assert count(db_engine, PracticalAction) == 1
 
     def test_a_stranger_cannot_open_the_socket(self, candidate, db_engine, app):

@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from engine import audit
 from engine.certification.models import PartScoreRecord
 from engine.errors import DeadlinePassedError, DuplicateError, IllegalTransitionError, InvalidInputError
-from engine.models import AuditEntry
+from engine.models import AuditEntry, ProctoringEvent
 from engine.practical import service
 from engine.practical.models import AttemptStatus, PracticalAction, ScenarioVersion
 from simulations.runtime import parse_action_log, replay, score
@@ -45,6 +45,9 @@ class TestAttempt:
         record = part_score(session, attempt.candidate_session_id)
         assert (record.part.value, record.score, record.veto) == ("practical", 100.0, False)
         assert audit.verify(session).ok
+        steps = [e.data["step"] for e in session.exec(select(ProctoringEvent).where(
+            ProctoringEvent.kind == "practical_progressed").order_by(ProctoringEvent.id)).all()]
+        assert steps == ["started"] + ["operation"] * len(model_ticket()) + ["scored"]
 
     def test_the_stored_run_equals_the_offline_run_of_the_same_log(self, session):
         attempt, start = started(session)
