@@ -54,8 +54,8 @@ def render_report(found: Indicators, generated_on: str) -> bytes:
     body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=14)
     institution, period = found.institution, found.period
     story = [Paragraph(f"职业技能等级认定机构定期评估报告：{escape(institution.name)}", title),
-             Paragraph(f"机构代码 {institution.code} · {KIND_ZH.get(institution.kind, institution.kind)} · "
-                       f"评估期 {period.start.isoformat()} 至 {period.end.isoformat()}（不含） · "
+             Paragraph(f"机构代码 {institution.code}，{KIND_ZH.get(institution.kind, institution.kind)}；"
+                       f"评估期 {period.start.isoformat()} 至 {period.end.isoformat()}（不含）；"
                        f"生成日期 {generated_on}", body)]
     if found.suspended:
         story.append(Paragraph("<b>状态：已暂停认定资格</b>", body))
@@ -78,7 +78,7 @@ def render_report(found: Indicators, generated_on: str) -> bytes:
         rows += [[h.occupation, LEVEL_NAMES_ZH.get(h.level, h.level), str(h.items), str(h.flagged),
                   str(h.thin_points), _num(h.alpha)] for h in found.bank_health]
         story.append(_table(rows, [40 * mm, 30 * mm, 20 * mm, 20 * mm, 35 * mm, 20 * mm]))
-    outliers = "、".join(found.outliers) or "无"
+    outliers = "、".join(_outliers_zh(found)) or "无"
     story += [Paragraph("五、结论提示", heading), Paragraph(f"需关注的异常指标：{escape(outliers)}", body)]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=16 * mm,
@@ -86,6 +86,13 @@ def render_report(found: Indicators, generated_on: str) -> bytes:
                                  author="skillcert", invariant=True)
     document.build(story)
     return buffer.getvalue()
+
+
+def _outliers_zh(found: Indicators) -> list[str]:
+    names = ["通过率（总体）"] if found.overall.outlier else []
+    names += [f"{g.occupation}{LEVEL_NAMES_ZH.get(g.level, g.level)}通过率" for g in found.groups if g.outlier]
+    names += [name for name, value in (("异常标记", found.anomalies), ("违纪事件", found.incidents)) if value.outlier]
+    return names
 
 
 def _summary_rows(found: Indicators) -> list[list[str]]:
