@@ -2,8 +2,10 @@
 
 - ``archive export SITTING_ID --out FILE.zip [--base-url URL]``: write the deterministic
   ZIP and record the export (with the manifest's SHA-256) in the audit log.
-- ``archive verify FILE.zip``: offline, on the file alone; lists every tampered, missing
-  or extra file and every broken audit link, and exits 1 when anything is wrong.
+- ``archive verify FILE.zip [--registered]``: offline, on the file alone; lists every
+  tampered, missing or extra file and every broken audit link, and exits 1 when anything
+  is wrong. ``--registered`` also asks the database whether it recorded exporting this
+  exact manifest (a resealed forgery passes the offline check but not this one).
 - ``archive completeness --exam-session ID``: which required parts each sitting lacks.
 
 Wired into the main CLI by ``register(app)``; bad input exits with code 2.
@@ -66,7 +68,10 @@ def export(sitting_id: Annotated[int, typer.Argument(help="The candidate sitting
         typer.echo(f"incomplete: missing {', '.join(missing)}")
 
 
-def verify(file: Annotated[Path, typer.Argument(help="An archive written by `archive export`.")]) -> None:
+def verify(file: Annotated[Path, typer.Argument(help="An archive written by `archive export`.")],
+           registered: Annotated[bool, typer.Option(
+               "--registered", help="Also check that this database recorded exporting this exact manifest.")] = False,
+           ) -> None:
     """Check every file hash, the manifest and the audit chain segment of FILE, offline."""
     try:
         data = file.read_bytes()
@@ -77,11 +82,30 @@ def verify(file: Annotated[Path, typer.Argument(help="An archive written by `arc
     if report.ok:
         typer.echo(f"archive intact: {report.files_checked} files, {report.audit_entries} audit entries on "
                    f"{report.chain_links} chain links; manifest sha256 {report.manifest_sha256}")
+        if registered:
+            _check_registered(data, report.manifest_sha256)
         return
     typer.secho(f"archive FAILED verification: {len(report.problems)} problem(s)", fg=typer.colors.RED, err=True)
     for problem in report.problems:
         typer.echo(f"  {problem}", err=True)
     raise typer.Exit(BROKEN)
+
+
+def _check_registered(data: bytes, digest: str) -> None:
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sitting_id = json.loads(archive.read(bundle.MANIFEST))["sitting"]["candidate_session_id"]
+    db = make_engine(get_settings().resolved_database_url)
+    with Session(db) as session:
+        entry = bundle.recorded_export(session, sitting_id, digest)
+    if entry is None:
+        typer.secho(f"archive NOT REGISTERED: this database never exported sitting {sitting_id} with manifest "
+                    f"sha256 {digest}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(BROKEN)
+    typer.echo(f"registered: exported by {entry.actor} at {entry.at.isoformat()} (audit entry {entry.id})")
 
 
 def check_completeness(exam_session: Annotated[int, typer.Option("--exam-session", help="Exam session id.")]) -> None:

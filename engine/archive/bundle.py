@@ -26,6 +26,7 @@ from engine.certification import service as certification
 from engine.certification.models import Certificate
 from engine.errors import N_, NotFoundError
 from engine.models import (
+    AuditEntry,
     Candidate,
     CandidateSession,
     ExamDefinition,
@@ -147,6 +148,18 @@ def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info.external_attr = 0o644 << 16
     info.create_system = 3  # fixed, whatever the exporting machine
     archive.writestr(info, data, compresslevel=9)
+
+
+def recorded_export(session: Session, sitting_id: int, manifest_sha256: str) -> AuditEntry | None:
+    """The audit entry that recorded exporting an archive with this manifest digest, if any.
+
+    A forger can rewrite files and re-hash the manifest offline, but cannot put the new
+    digest into the database's hash chain: this ties an archive to its origin."""
+    entries = session.exec(select(AuditEntry).where(AuditEntry.action == "archive.exported",
+                                                    AuditEntry.entity_type == "candidate_session",
+                                                    AuditEntry.entity_id == str(sitting_id))
+                           .order_by(AuditEntry.id)).all()
+    return next((e for e in entries if e.data.get("manifest_sha256") == manifest_sha256), None)
 
 
 def record_export(session: Session, sitting_id: int, manifest_sha256: str, actor: str) -> None:

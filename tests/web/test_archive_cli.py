@@ -71,3 +71,31 @@ def test_completeness_lists_each_sitting(runner, db_engine, sitting_id):
         exam_session_id = session.get(CandidateSession, sitting_id).exam_session_id
     result = runner.invoke(cli.app, ["archive", "completeness", "--exam-session", str(exam_session_id)])
     assert result.exit_code == 0 and "3 of 3 sittings complete" in result.output
+
+
+def test_a_resealed_forgery_is_not_registered(runner, sitting_id, tmp_path):
+    """Rewriting a file and re-hashing the manifest fools the offline check, not the database's record."""
+    import hashlib
+    import json
+
+    out = tmp_path / "sitting.zip"
+    assert runner.invoke(cli.app, ["archive", "export", str(sitting_id), "-o", str(out)]).exit_code == 0
+    genuine = runner.invoke(cli.app, ["archive", "verify", str(out), "--registered"])
+    assert genuine.exit_code == 0 and "registered: exported by cli" in genuine.output
+    with zipfile.ZipFile(out) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    contents["results/part_scores.json"] = contents["results/part_scores.json"].replace(b"75.0", b"95.0")
+    manifest = json.loads(contents["manifest.json"])
+    for entry in manifest["files"]:
+        entry["sha256"] = hashlib.sha256(contents[entry["path"]]).hexdigest()
+        entry["size"] = len(contents[entry["path"]])
+    contents["manifest.json"] = json.dumps(manifest).encode()
+    contents["manifest.sha256"] = f"{hashlib.sha256(contents['manifest.json']).hexdigest()}  manifest.json\n".encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    out.write_bytes(buffer.getvalue())
+    assert runner.invoke(cli.app, ["archive", "verify", str(out)]).exit_code == 0  # offline it holds together
+    forged = runner.invoke(cli.app, ["archive", "verify", str(out), "--registered"])
+    assert forged.exit_code == 1 and f"never exported sitting {sitting_id}" in forged.output
