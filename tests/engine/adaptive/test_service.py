@@ -137,3 +137,23 @@ def test_the_retake_window_blocks_items_seen_before_and_exposure_is_snapshotted(
     assert sum(record.exposure["counts"].values()) == sum(
         1 for s in db.exec(select(AdaptiveStep).join(AdaptiveSitting)
                            .where(AdaptiveSitting.candidate_session_id == first.id)).all() if not s.pretest)
+
+
+def test_an_adaptive_exam_without_calibrated_items_refuses_to_start_and_writes_nothing(db):
+    from sqlmodel import delete
+
+    from engine.errors import InvalidInputError
+    from itembank.models import ItemCalibration
+
+    made = make_bank(db, n_items=8, n_pretest=0, code="CAT-EMPTY")
+    configure(db, made, min_length="4", max_length="6", n_pretest="0", type_min_truefalse="")
+    db.exec(delete(ItemCalibration))
+    sitting = enrol(db, made, 9)
+    db.commit()
+    with pytest.raises(InvalidInputError) as refused:
+        delivery.start(db, sitting, "cand", utcnow())
+    assert "no calibrated active items" in str(refused.value)
+    db.rollback()
+    db.refresh(sitting)
+    assert sitting.status.value == "scheduled" and sitting.deadline is None
+    assert db.exec(select(AdaptiveSitting)).first() is None and db.exec(select(AdaptiveStep)).first() is None
