@@ -34,6 +34,7 @@ from engine.practical import monitor
 from engine.practical import service as practical
 from engine.practical.models import AttemptStatus, PracticalAttempt
 from engine.practical.simulation import LiveRun
+from engine.scheduling.service import ensure_may_supervise
 from web.auth import allow
 from web.bus import room_channel
 from web.ws import CloseCode, SocketClosed, authorize_socket
@@ -142,6 +143,7 @@ class AttemptChannel:
             self.owner = True
         else:
             attempt = practical.get_attempt(db, self.attempt_id)
+            ensure_may_supervise(db, user, sitting_id=attempt.candidate_session_id)
         if attempt.scenario_version_id is None:
             raise NotFoundError(N_("practical attempt %(id)s has no simulation"), id=self.attempt_id)
         self.attempt = attempt
@@ -245,10 +247,15 @@ def progress_payload(db: Session, exam_session_id: int, now) -> dict[str, Any]:
 
 
 async def _watch(websocket: WebSocket, exam_session_id: int) -> None:
-    await authorize_socket(websocket, monitor_socket)
+    user = await authorize_socket(websocket, monitor_socket)
     clock = websocket.app.state.clock
+
+    def first_payload(db: Session) -> dict[str, Any]:
+        ensure_may_supervise(db, user, exam_session_id)  # only sittings the supervisor is on duty at
+        return progress_payload(db, exam_session_id, clock())
+
     try:
-        first = await _db(websocket, lambda db: progress_payload(db, exam_session_id, clock()))
+        first = await _db(websocket, first_payload)
     except DeliveryError as exc:
         await _refuse_and_close(websocket, CloseCode.not_found, str(exc))
     async with websocket.app.state.bus.subscribe(monitor_channel(exam_session_id)) as subscription:

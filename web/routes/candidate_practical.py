@@ -21,6 +21,7 @@ from engine.models import CandidateSession, Role, User
 from engine.practical import monitor
 from engine.practical import service as practical
 from engine.practical.models import AttemptStatus, PracticalAttempt
+from engine.scheduling.service import ensure_may_supervise, may_supervise
 from simulations.mimic import layout
 from web.auth import allow
 from web.bus import publish_after_commit, room_channel
@@ -172,25 +173,29 @@ def state(request: Request, attempt_id: int, db: Session = Depends(get_db), user
 
 @router.get("/practical/monitor")
 @allow(*SUPERVISORS)
-def monitor_index(request: Request, db: Session = Depends(get_db)):
-    """Exam sessions whose exam has a practical part."""
-    return render(request, "practical/monitor_index.html", {"sessions": monitor.sessions_with_practical(db)})
+def monitor_index(request: Request, db: Session = Depends(get_db), user: User = Depends(current_user)):
+    """Exam sessions whose exam has a practical part, that this supervisor is on duty at."""
+    sessions = [s for s in monitor.sessions_with_practical(db) if may_supervise(db, user, s.id)]
+    return render(request, "practical/monitor_index.html", {"sessions": sessions})
 
 
 @router.get("/practical/monitor/{exam_session_id}")
 @allow(*SUPERVISORS)
 def monitor_page(request: Request, exam_session_id: int, db: Session = Depends(get_db),
-                 at: datetime = Depends(now)):
+                 user: User = Depends(current_user), at: datetime = Depends(now)):
     """Every candidate's practical progress in one exam session, pushed live."""
+    ensure_may_supervise(db, user, exam_session_id)
     rows = monitor.progress_rows(db, exam_session_id, at)
     return render(request, "practical/monitor.html", {"rows": rows, "exam_session_id": exam_session_id})
 
 
 @router.get("/practical/monitor/attempts/{attempt_id}")
 @allow(*SUPERVISORS)
-def watch_page(request: Request, attempt_id: int, db: Session = Depends(get_db), at: datetime = Depends(now)):
+def watch_page(request: Request, attempt_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
+               at: datetime = Depends(now)):
     """A read-only live mimic of one candidate's installation."""
     attempt = practical.get_attempt(db, attempt_id)
+    ensure_may_supervise(db, user, sitting_id=attempt.candidate_session_id)
     if attempt.scenario_version_id is None:
         raise InvalidInputError(N_("attempt %(id)s is a rated task; there is no simulation to watch"), "attempt",
                                 id=attempt_id)
