@@ -16,7 +16,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlmodel import Session, col, select
@@ -135,6 +135,7 @@ class Built:
     runner: SessionRunner
     scale: ScoreScale
     settings: CATSettings
+    key: str = ""  # the design's hash
 
 
 _CACHE: OrderedDict[str, Built] = OrderedDict()
@@ -147,14 +148,17 @@ def design_key(design: dict, exposure: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def runner_for(design: dict, exposure: dict) -> Built:
-    """The runner and score scale of a stored design (cached; raises CATError on bad designs)."""
-    key = design_key(design, exposure)
+def runner_for(design: dict, exposure: dict, key: str | None = None) -> Built:
+    """The runner and score scale of a stored design (cached; raises CATError on bad designs).
+
+    ``key`` is the design's hash when the caller already knows it (a sitting's design never changes).
+    """
+    key = key or design_key(design, exposure)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    built = _build(design, exposure)
+    built = replace(_build(design, exposure), key=key)
     with _CACHE_LOCK:
         _CACHE[key] = built
         while len(_CACHE) > _CACHE_SIZE:
@@ -197,8 +201,27 @@ def _build(design: dict, exposure: dict) -> Built:
     return Built(runner, scale, settings)
 
 
+_STATES: OrderedDict[tuple, object] = OrderedDict()
+_STATES_SIZE = 1024
+
+
+def cached_state(key: tuple):
+    """A sitting's state after exactly these stored responses, if this process computed it."""
+    with _CACHE_LOCK:
+        return _STATES.get(key)
+
+
+def remember_state(key: tuple, state) -> None:
+    with _CACHE_LOCK:
+        _STATES[key] = state
+        _STATES.move_to_end(key)
+        while len(_STATES) > _STATES_SIZE:
+            _STATES.popitem(last=False)
+
+
 def clear_caches() -> None:
-    """Forget every built runner and bank (as after a restart; used by tests)."""
+    """Forget every built runner, bank and state (as after a restart; used by tests)."""
     with _CACHE_LOCK:
         _CACHE.clear()
         _BANKS.clear()
+        _STATES.clear()

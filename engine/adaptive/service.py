@@ -26,7 +26,10 @@ from engine.adaptive.design import (
     BLUEPRINT_LEVELS,
     bank_snapshot,
     blueprint_doc,
+    cached_state,
+    design_key,
     reference_form,
+    remember_state,
     runner_for,
 )
 from engine.adaptive.models import AdaptiveExamSettings, AdaptiveSitting, AdaptiveStep
@@ -324,10 +327,16 @@ def pending_step(session: Session, record: AdaptiveSitting) -> AdaptiveStep | No
 
 def replay(record: AdaptiveSitting, steps: list[AdaptiveStep]) -> SessionState:
     """The sitting rebuilt from its seed and stored responses; checks every served item."""
-    built = runner_for(record.design, record.exposure)
+    built = _built(record)
     answered = [s for s in steps if s.score is not None]
-    state = built.runner.replay(record.seed, [CATResponse(str(s.item_id), s.score, s.seconds) for s in answered],
-                                record.design.get("seen", []))
+    responses = tuple(CATResponse(str(s.item_id), s.score, s.seconds) for s in answered)
+    # The state is a pure function of (design, seed, stored responses): a process may keep
+    # the one it computed last instead of replaying every step on every request.
+    key = (built.key, record.seed, responses)
+    state = cached_state(key)
+    if state is None:
+        state = built.runner.replay(record.seed, responses, record.design.get("seen", []))
+        remember_state(key, state)
     following = steps[len(answered)] if len(steps) > len(answered) else None
     served = state.pending.item_id if state.pending else None
     if following is not None and served != str(following.item_id):
@@ -362,6 +371,19 @@ def advance(session: Session, sitting: CandidateSession, position: int, actor: s
     return False
 
 
+_KEYS: dict[tuple[int, int], str] = {}  # (sitting id, seed) -> design hash; a stored design never changes
+
+
+def _built(record: AdaptiveSitting):
+    key = _KEYS.get((record.id, record.seed))
+    if key is None:
+        key = design_key(record.design, record.exposure)
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        _KEYS[(record.id, record.seed)] = key
+    return runner_for(record.design, record.exposure, key)
+
+
 def _record(session: Session, sitting: CandidateSession) -> AdaptiveSitting:
     record = record_of(session, sitting)
     if record is None:
@@ -379,8 +401,9 @@ def _commit(session: Session, sitting: CandidateSession, record: AdaptiveSitting
     n_categories = 2 if pending.pretest else _n_categories(record, str(pending.item_id))
     category = category_of(session, pending.item_version_id, answer, n_categories)
     seconds = round(max(0.0, (now - pending.served_at).total_seconds()), 3)
-    state = runner_for(record.design, record.exposure).runner.answer(
-        state, CATResponse(str(pending.item_id), category, seconds))
+    built = _built(record)
+    state = built.runner.answer(state, CATResponse(str(pending.item_id), category, seconds))
+    remember_state((built.key, record.seed, state.responses), state)
     pending.score, pending.seconds, pending.answered_at = category, seconds, now
     pending.theta, pending.se = state.theta, state.se
     session.add(pending)
@@ -445,7 +468,7 @@ def adaptive_result(session: Session, sitting: CandidateSession, definition: Exa
     if pending is not None and session.exec(select(Response.id).where(
             Response.candidate_session_id == sitting.id, Response.position == pending.position)).first():
         _commit(session, sitting, record, pending, "system", sitting.submitted_at or pending.served_at)
-    built = runner_for(record.design, record.exposure)
+    built = _built(record)
     state = replay(record, steps_of(session, record))
     outcome = built.runner.result(state, built.scale)
     record.finished, record.theta, record.se = True, outcome.theta, outcome.se

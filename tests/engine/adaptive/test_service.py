@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from engine import delivery
 from engine.adaptive import service as adaptive
-from engine.adaptive.design import runner_for
+from engine.adaptive.design import clear_caches, runner_for
 from engine.adaptive.models import AdaptiveSitting, AdaptiveStep
 from engine.cat import Response as CATResponse
 from engine.errors import IllegalTransitionError
@@ -81,6 +81,7 @@ def test_replay_reproduces_every_estimate_and_every_served_item(db, bank):
     record = run_sitting(db, bank, sitting, -0.3, np.random.default_rng(2))
     db.commit()
     steps = adaptive.steps_of(db, record)
+    clear_caches()  # replay from scratch, not from the states kept while the sitting ran
     for k in range(len(steps)):  # every prefix serves the stored next item
         state = adaptive.replay(record, steps[:k])
         assert state.pending.item_id == str(steps[k].item_id)
