@@ -273,7 +273,7 @@ def create_item(session: Session, draft: ItemDraft, author: str, record: AuditSi
     session.flush()
     version = _new_version(item, 1, clean, author)
     session.add(version)
-    _store_labels(session, item.id, clean["tags"], clean["enemy_sets"])
+    _add_labels(session, item.id, clean["tags"], clean["enemy_sets"])  # a new item has none to replace
     session.flush()
     record("item.created", "item", item.id, {"version": 1, "type": item.item_type, "status": item.status,
                                              **_label_data(clean["tags"], clean["enemy_sets"])})
@@ -289,6 +289,10 @@ def _store_labels(session: Session, item_id: int, tags: list[str], enemy_sets: l
                 *session.exec(select(ItemEnemy).where(ItemEnemy.item_id == item_id)).all()]:
         session.delete(old)
     session.flush()
+    _add_labels(session, item_id, tags, enemy_sets)
+
+
+def _add_labels(session: Session, item_id: int, tags: list[str], enemy_sets: list[str]) -> None:
     session.add_all([ItemTag(item_id=item_id, tag=tag) for tag in tags])
     session.add_all([ItemEnemy(item_id=item_id, enemy_set=name) for name in enemy_sets])
 
