@@ -41,6 +41,7 @@ from engine.proctoring import actions
 from engine.proctoring import roster as live_roster
 from engine.proctoring import service as proctoring
 from engine.proctoring.events import EventKind
+from engine.proctoring.roster import LiveLine
 from engine.scheduling import service as scheduling
 from web.auth import allow, declared_roles, signed_in_user
 from web.bus import room_channel, sitting_channel
@@ -58,7 +59,7 @@ MAX_ERRORS = 20  # refused messages per connection before it is closed
 MAX_EVENTS_PER_MINUTE = 120
 HEARTBEAT_SECONDS = 10
 PRESENCE_WRITE_SECONDS = 5
-ROSTER_REFRESH_SECONDS = 30  # the whole table again (time left of quiet rows); rows change live
+ROSTER_REFRESH_SECONDS = 15  # the whole table again (time left of quiet rows); rows change live
 PRESENCE_CHECK_SECONDS = 5  # how often a quiet room looks for pages that stopped beating
 RENDER_INTERVAL = 0.2  # at most one roster render per room and worker this often
 WATCHER_QUEUE = 64  # frames a slow supervisor socket may lag before it gets the whole table
@@ -570,12 +571,16 @@ class RoomHub:
 
     async def _render_table(self) -> None:
         now = self.app.state.clock()
-        lines = await self._read(lambda db: live_roster.lines(db, self.exam_session_id, now))
         template = templates.get_template("supervisor/_row.html")
-        self.rows = {line.candidate_session_id: template.render({**self.context, "line": line, "oob": False,
-                                                                  "now": now}) for line in lines}
-        self.order = [line.candidate_session_id for line in lines]
-        self.presence = {line.candidate_session_id: line.presence for line in lines}
+
+        def read_and_render(db: Session) -> list[tuple[LiveLine, str]]:  # rendering too stays off the loop
+            return [(line, template.render({**self.context, "line": line, "oob": False, "now": now}))
+                    for line in live_roster.lines(db, self.exam_session_id, now)]
+
+        rendered = await self._read(read_and_render)
+        self.rows = {line.candidate_session_id: html for line, html in rendered}
+        self.order = [line.candidate_session_id for line, _html in rendered]
+        self.presence = {line.candidate_session_id: line.presence for line, _html in rendered}
         self.table_ready = True
         self._broadcast(self._table_html())
 
@@ -585,16 +590,19 @@ class RoomHub:
             self.wake.set()
             return
         now = self.app.state.clock()
-        lines = await self._read(lambda db: live_roster.lines(db, self.exam_session_id, now, sitting_ids))
         template = templates.get_template("supervisor/_row.html")
-        fragments = []
-        for line in lines:
-            sid = line.candidate_session_id
-            self.rows[sid] = template.render({**self.context, "line": line, "oob": False, "now": now})
-            self.presence[sid] = line.presence
-            fragments.append(template.render({**self.context, "line": line, "oob": True, "now": now}))
-        if fragments:
-            self._broadcast("".join(fragments))
+
+        def read_and_render(db: Session) -> list[tuple[LiveLine, str, str]]:
+            return [(line, template.render({**self.context, "line": line, "oob": False, "now": now}),
+                     template.render({**self.context, "line": line, "oob": True, "now": now}))
+                    for line in live_roster.lines(db, self.exam_session_id, now, sitting_ids)]
+
+        rendered = await self._read(read_and_render)
+        for line, html, _pushed in rendered:
+            self.rows[line.candidate_session_id] = html
+            self.presence[line.candidate_session_id] = line.presence
+        if rendered:
+            self._broadcast("".join(pushed for _line, _html, pushed in rendered))
 
     async def _note_presence_changes(self) -> None:
         """Pages that stopped beating change no event; find them with one narrow query."""
