@@ -264,11 +264,7 @@ def _simulation_charts(result: previews.AdaptivePreview) -> dict:
                              {"x": mid, "y": [b["rmse"] for b in bins], "class": "rmse", "label": "RMSE"}],
                             "θ", "SE / RMSE"),
             "length": svg_chart([{"x": mid, "y": [b["mean_length"] for b in bins], "class": "length"}],
-                                "θ", _length_label())}
-
-
-def _length_label() -> str:
-    return "items"
+                                "θ", N_("items"))}
 
 
 def _trail_chart(summary: adaptive.Summary) -> Chart | None:
@@ -279,7 +275,7 @@ def _trail_chart(summary: adaptive.Summary) -> Chart | None:
     first = summary.trail[0]
     theta = [first["theta_before"]] + [p["theta"] for p in points]
     se = [first["se_before"]] + [p["se"] for p in points]
-    return svg_chart([{"x": steps, "y": theta, "class": "theta", "label": "θ"}], "step", "θ",
+    return svg_chart([{"x": steps, "y": theta, "class": "theta", "label": "θ"}], N_("step"), "θ",
                      band=(steps, [t - s for t, s in zip(theta, se, strict=True)],
                            [t + s for t, s in zip(theta, se, strict=True)]),
                      guide_y=summary.cut_theta,
