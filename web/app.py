@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from engine import delivery
+from engine.practical import service as practical
 from itembank.timeutil import utcnow
 from web import errors, ws, ws_practical
 from web.auth import LoginThrottle, authorize, signed_in_user
@@ -148,5 +149,8 @@ async def _sweep_overdue_sittings(app: FastAPI) -> None:
 def _sweep_once(app: FastAPI) -> int:
     with Session(app.state.db, expire_on_commit=False) as session:
         count = delivery.expire_overdue(session, app.state.clock())
+        session.commit()
+    with Session(app.state.db, expire_on_commit=False) as session:  # practical attempts end on time too
+        count += practical.settle_overdue(session, app.state.clock())
         session.commit()
         return count

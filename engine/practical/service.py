@@ -298,6 +298,12 @@ def logged_actions(session: Session, attempt_id: int) -> list[LoggedAction]:
     return [LoggedAction(row.t, row.action, dict(row.args)) for row in action_log(session, attempt_id)]
 
 
+def lock_attempt(session: Session, attempt: PracticalAttempt) -> None:
+    """Re-read the attempt under a row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serializes writers), so a request, a socket and the sweeper never both finish it."""
+    session.refresh(attempt, with_for_update=True)
+
+
 def elapsed(attempt: PracticalAttempt, now: datetime) -> float:
     return max(0.0, (now - attempt.started_at).total_seconds())
 
@@ -313,6 +319,7 @@ class ActionReceipt:
 def submit_action(session: Session, attempt: PracticalAttempt, action: Any, args: Any, actor: str,
                   now: datetime) -> ActionReceipt:
     """Append one action to the attempt's log at the server's time; ``finish`` scores the run."""
+    lock_attempt(session, attempt)  # concurrent actions get consecutive sequence numbers
     if attempt.status != AttemptStatus.running:
         raise IllegalTransitionError(N_("this practical task has ended; no more actions are accepted"))
     if attempt.deadline is not None and now >= attempt.deadline:
@@ -375,13 +382,21 @@ def settle_overdue(session: Session, now: datetime) -> int:
     """Score every running attempt past its deadline (for a sweeper or the CLI)."""
     overdue = session.exec(select(PracticalAttempt).where(PracticalAttempt.status == AttemptStatus.running,
                                                           col(PracticalAttempt.deadline) <= now)).all()
+    settled = 0
     for attempt in overdue:
-        finish(session, attempt, "server", now)
-    return len(overdue)
+        try:
+            finish(session, attempt, "server", now)
+            settled += 1
+        except IllegalTransitionError:
+            # Scores closed by an issued certificate: the attempt is scored, the part score
+            # stays as it was; one such sitting must not stop the others from ending on time.
+            continue
+    return settled
 
 
 def finish(session: Session, attempt: PracticalAttempt, actor: str, now: datetime) -> PracticalAttempt:
     """End the run, replay the whole log, store the score sheet, and update the part score."""
+    lock_attempt(session, attempt)
     if attempt.status != AttemptStatus.running:
         return attempt
     program = program_of(version_of(session, attempt))

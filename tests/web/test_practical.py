@@ -114,6 +114,23 @@ class TestCandidateRefusals:
         with Session(db_engine) as session:  # the overdue attempt itself is settled by the server
             assert session.get(PracticalAttempt, attempt).ended_by == "time_limit"
 
+    def test_the_sweeper_ends_an_overdue_attempt_without_any_request(self, candidate, db_engine, clock, app):
+        from web.app import _sweep_once
+
+        attempt = start(candidate, db_engine)
+        act(candidate, attempt, "don_ppe")
+        clock.advance(seconds=1199)
+        _sweep_once(app)
+        with Session(db_engine) as session:
+            assert session.get(PracticalAttempt, attempt).status.value == "running"
+        clock.advance(seconds=2)
+        _sweep_once(app)
+        with Session(db_engine) as session:
+            settled = session.get(PracticalAttempt, attempt)
+            record = session.exec(select(PartScoreRecord)).one()
+        assert (settled.status.value, settled.ended_by, settled.veto) == ("scored", "time_limit", True)
+        assert record.veto is True  # the time-limit veto fails the practical part
+
     def test_another_candidates_attempt_is_not_found(self, client, demo, db_engine, app):
         owner = Visitor(client)
         attempt = start(owner, db_engine, "candidate")
