@@ -5,7 +5,6 @@ The request owns the transaction: services flush, the caller commits once.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +24,6 @@ def make_engine(url: str) -> Engine:
         db = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(db, "connect", _sqlite_pragmas)
         event.listen(db, "begin", _sqlite_begin_immediate)
-        _queue_sqlite_writers(db)
         return db
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -55,50 +53,6 @@ def read_only(db: Engine) -> Engine:
     return db.execution_options(**{READ_ONLY: True})
 
 
-WRITER_WAIT_SECONDS = 30.0  # as SQLite's busy timeout; past it, SQLite's own locking decides
-
-
-def _queue_sqlite_writers(db: Engine) -> None:
-    """Let this process's writers queue on a Python lock instead of SQLite's busy handler.
-
-    SQLite has one writer; the others poll with sleeps that grow to 100 ms, so under a
-    few hundred answers a second most of a waiter's latency is sleeping while the lock is
-    already free. Here a write transaction takes a process-wide lock before BEGIN IMMEDIATE
-    and gives it back right after COMMIT or ROLLBACK (also the pool's rollback on return),
-    so the next writer starts at once. Read-only work (``read_only``) never queues. Other
-    processes still meet SQLite's own lock, as before.
-    """
-    lock = threading.Lock()
-    holders: set[int] = set()  # DBAPI connections that hold the lock
-    dialect = db.dialect
-    commit, rollback = dialect.do_commit, dialect.do_rollback
-
-    def acquire(connection) -> None:
-        if lock.acquire(timeout=WRITER_WAIT_SECONDS):
-            holders.add(id(connection.connection.dbapi_connection))
-
-    def release(dbapi_connection) -> None:
-        key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))  # a pool proxy or the raw one
-        if key in holders:
-            holders.discard(key)
-            lock.release()
-
-    def do_commit(dbapi_connection) -> None:
-        try:
-            commit(dbapi_connection)
-        finally:
-            release(dbapi_connection)
-
-    def do_rollback(dbapi_connection) -> None:
-        try:
-            rollback(dbapi_connection)
-        finally:
-            release(dbapi_connection)
-
-    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
-    dialect.skillcert_writer_queue = (acquire, release)  # type: ignore[attr-defined]
-
-
 def _sqlite_begin_immediate(connection) -> None:
     # Take the write lock at BEGIN: a deferred transaction that reads, then writes after
     # another writer committed fails with SQLITE_BUSY instead of waiting its turn.
@@ -106,17 +60,7 @@ def _sqlite_begin_immediate(connection) -> None:
     if connection.get_execution_options().get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
         return
-    queue = getattr(connection.dialect, "skillcert_writer_queue", None)
-    if queue is None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-        return
-    acquire, release = queue
-    acquire(connection)
-    try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    except BaseException:
-        release(connection.connection)
-        raise
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
