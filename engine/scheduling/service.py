@@ -149,8 +149,22 @@ def institution_suspended(session: Session, institution_id: int) -> bool:
     return suspension.is_suspended(session, institution_id)
 
 
+def schedule_sitting(session: Session, exam_definition_id: int, room_id: int, title: str, starts_at: datetime,
+                     actor: str, now: datetime) -> ExamSession:
+    """One sitting in one room: a one-room batch under the same rules (scope, suspension, free room)."""
+    room = _room(session, room_id)
+    center = session.get(TestCenter, room.test_center_id)
+    taken = len(session.exec(select(ExamBatch.id)).all())
+    code = f"{starts_at:%Y%m%d%H%M}-R{room.id}-{taken + 1}"
+    batch = schedule_batch(session, center.institution_id, exam_definition_id, code, title, starts_at, [room.id],
+                           actor, now, name_by_room=False)
+    booking = session.exec(select(RoomBooking).where(RoomBooking.batch_id == batch.id)).one()
+    return session.get(ExamSession, booking.exam_session_id)
+
+
 def schedule_batch(session: Session, institution_id: int, exam_definition_id: int, code: str, title: str,
-                   starts_at: datetime, room_ids: list[int], actor: str, now: datetime) -> ExamBatch:
+                   starts_at: datetime, room_ids: list[int], actor: str, now: datetime,
+                   name_by_room: bool = True) -> ExamBatch:
     """A batch (批次) of sittings (场次), one per room, all starting together."""
     institution = _institution(session, institution_id)
     definition = session.get(ExamDefinition, exam_definition_id)
@@ -182,8 +196,8 @@ def schedule_batch(session: Session, institution_id: int, exam_definition_id: in
     session.add(batch)
     session.flush()
     for room in rooms:
-        sitting = administration.create_exam_session(session, definition.id, room.id, f"{title} · {room.name}",
-                                                     starts_at, actor)
+        sitting_title = f"{title} · {room.name}" if name_by_room else title
+        sitting = administration.create_exam_session(session, definition.id, room.id, sitting_title, starts_at, actor)
         session.add(RoomBooking(exam_session_id=sitting.id, batch_id=batch.id, room_id=room.id,
                                 starts_at=starts_at, ends_at=ends_at))
     session.flush()

@@ -164,3 +164,11 @@ def test_the_sitting_ends_at_the_deadline_with_the_saved_answer_counted(app, db_
         sitting = session.get(CandidateSession, sitting_id)
     assert sitting.submit_reason == "deadline" and record.finished
     assert [s.position for s in steps] == [1, 2] and all(s.score is not None for s in steps)  # the saved answer counts
+
+
+def test_adaptive_sittings_have_no_review_page_to_go_back_through(app, sitting_id):
+    visitor = new_visitor(app)
+    assert visitor.post(f"/candidate/sessions/{sitting_id}/start", {}).status_code == 303
+    for path in (f"/candidate/sessions/{sitting_id}/review", f"/candidate/sessions/{sitting_id}/items/1"):
+        went = visitor.get(path)
+        assert went.status_code == 303 and went.headers["location"] == f"/candidate/sessions/{sitting_id}/adaptive"

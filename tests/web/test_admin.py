@@ -20,6 +20,7 @@ from engine.models import (
     TestCenter,
     User,
 )
+from engine.scheduling import service as scheduling
 
 
 @pytest.fixture(autouse=True)
@@ -169,6 +170,22 @@ class TestExamSessions:
                 created.starts_at.hour, created.starts_at.minute) == (2030, 5, 20, 9, 30)
         listed = admin.get("/admin/sessions").text
         assert "电工四级 第2场" in listed and "2030-05-20 09:30 UTC" in listed
+
+    def test_the_scheduling_rules_apply_to_a_single_sitting_too(self, admin, db_engine):
+        definition, room = _first(db_engine, ExamDefinition), _first(db_engine, Room)
+        form = {"exam_definition_id": str(definition.id), "room_id": str(room.id), "title": "第3场",
+                "starts_at": "2031-03-01T09:00"}
+        assert admin.post("/admin/sessions", form).status_code == 303
+        before = _count(db_engine, ExamSession)
+        clash = admin.post("/admin/sessions", {**form, "title": "第4场", "starts_at": "2031-03-01T09:20"})
+        assert clash.status_code == 409 and "第3场" in clash.text  # the room is booked by that sitting
+        with Session(db_engine) as session:
+            institution = session.exec(select(Institution)).first()
+            scheduling.set_scope(session, institution.id, [], "test")
+            session.commit()
+        outside = admin.post("/admin/sessions", {**form, "title": "第5场", "starts_at": "2031-04-01T09:00"})
+        assert outside.status_code == 409 and "scope" in outside.text
+        assert _count(db_engine, ExamSession) == before
 
     def test_missing_fields_are_shown_beside_each(self, admin, db_engine):
         before = _count(db_engine, ExamSession)

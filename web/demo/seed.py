@@ -12,6 +12,7 @@ from engine import administration, audit
 from engine.accounts import create_user
 from engine.identity import check_character
 from engine.models import ExamDefinition, ExamFormItem, Role
+from engine.scheduling import service as scheduling
 from itembank import service as items
 from itembank.levels import Level
 from itembank.models import Occupation
@@ -88,6 +89,8 @@ def _accounts_and_sitting(session: Session, definition: ExamDefinition) -> list[
         lines.append(f"  {role.value:<10} {username:<12} {password}")
     institution = administration.create_institution(session, "S370100001", "济南市职业技能评价中心（演示）",
                                                     "social_org", ACTOR)
+    # Its recorded scope (the occupation and level of the demo exam) lets admins schedule more sittings.
+    scheduling.set_scope(session, institution.id, [(definition.occupation_id, definition.level.value)], ACTOR)
     center = administration.create_test_center(session, institution.id, "历下考点", "济南市历下区（演示地址）", ACTOR)
     room = administration.create_room(session, center.id, "第1考场", 30, ACTOR)
     starts = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=5)

@@ -17,6 +17,8 @@ from engine import administration
 from engine.accounts import create_user
 from engine.errors import DuplicateError, InvalidInputError
 from engine.models import InstitutionKind, Role, User
+from engine.scheduling import service as scheduling
+from engine.scheduling.service import SchedulingRefused
 from web.auth import allow
 from web.deps import current_user, get_db, now
 from web.errors import message_of, status_for
@@ -198,13 +200,13 @@ def exam_sessions(request: Request, db: Session = Depends(get_db), at: datetime 
 def add_exam_session(request: Request, exam_definition_id: str = Form(""), room_id: str = Form(""),
                      title: str = Form(""), starts_at: str = Form(""), db: Session = Depends(get_db),
                      admin: User = Depends(current_user), at: datetime = Depends(now)):
-    """Schedule an exam definition in a room."""
+    """Schedule an exam definition in a room (the scheduling rules apply: scope, suspension, free room)."""
     try:
         definition = _number(exam_definition_id, "exam_definition_id", N_("choose an exam"))
         room = _number(room_id, "room_id", N_("choose a room"))
-        created = administration.create_exam_session(db, definition, room, title, _start_time(starts_at),
-                                                     admin.username)
-    except (FormProblem, *REFUSALS) as exc:
+        created = scheduling.schedule_sitting(db, definition, room, title, _start_time(starts_at), admin.username,
+                                              at)
+    except (FormProblem, *REFUSALS, SchedulingRefused) as exc:
         db.rollback()
         values = {"exam_definition_id": exam_definition_id, "room_id": room_id, "title": title,
                   "starts_at": starts_at}

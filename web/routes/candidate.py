@@ -173,6 +173,8 @@ def review(request: Request, sitting_id: int, db: Session = Depends(get_db),
     sitting = _my_sitting(db, user, sitting_id)
     if _settled(db, sitting, at):
         return RedirectResponse(_result_url(sitting_id), status_code=303)
+    if adaptive.is_adaptive(db, sitting):  # no going back in adaptive mode: nothing to review
+        return RedirectResponse(adaptive_page(sitting_id), status_code=303)
     items = delivery.presented_items(db, sitting)
     return render(request, "candidate/review.html", {
         "sitting": sitting, "definition": delivery.definition_of(db, sitting), "items": items,
