@@ -4,8 +4,9 @@
     .venv/bin/python bench/load_proctoring.py --postgres --redis      # PostgreSQL + Redis
     .venv/bin/python bench/load_proctoring.py --candidates 200 --duration 20   # quick
 
-Loopback only, bounded in count and time: every client is an asyncio task in this
-process; the server is a real ``skillcert serve`` subprocess on 127.0.0.1 with its own
+Loopback only, bounded in count and time: the clients are asyncio tasks dealt over
+``--client-processes`` processes (each with its own event loop); the server is a real
+``skillcert serve`` subprocess (``--workers``) on 127.0.0.1 with its own
 data directory (and, with --postgres, a schema of its own, dropped afterwards).
 
 Each candidate signs in, presses *start* (the first ``--storm`` of them within
@@ -50,8 +51,6 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW_RE = re.compile(r'id="row-(\d+)"')
 
 bare_app = FastAPI()
-_DB = None  # the server's database, for minting session cookies
-_SECRET = ""
 
 
 @bare_app.post("/answer")
@@ -68,6 +67,19 @@ class Stats:
     acked: dict[tuple[int, int], tuple[int, list[str]]] = field(default_factory=dict)
     starts: list[float] = field(default_factory=list)
     answers_in_window: int = 0
+    sent: list[tuple[int, float]] = field(default_factory=list)  # (sitting, monotonic time)
+    arrivals: dict[tuple[int, int], list[float]] = field(default_factory=dict)  # (watcher, sitting)
+    never_arrived: int = 0
+
+    def merge(self, other: Stats) -> None:
+        self.acks += other.acks
+        self.starts += other.starts
+        self.sent += other.sent
+        self.answers_in_window += other.answers_in_window
+        self.acked.update(other.acked)  # candidates are dealt to one process each: disjoint keys
+        self.arrivals.update(other.arrivals)  # a supervisor lives in one process
+        for what, count in other.errors.items():
+            self.errors[what] += count
 
     def error(self, what: str) -> None:
         self.errors[what] += 1
@@ -131,8 +143,10 @@ def seed_candidates(database_url: str, count: int) -> tuple[list[tuple[str, int,
 class Server:
     """``skillcert serve`` on loopback with its own data directory."""
 
-    def __init__(self, data_dir: Path, database_url: str, redis_url: str | None) -> None:
-        from tests.e2e.liveserver import LiveServer
+    def __init__(self, data_dir: Path, database_url: str, redis_url: str | None, workers: int = 1) -> None:
+        import subprocess
+
+        from tests.e2e.liveserver import LiveServer, skillcert_command
 
         class Configured(LiveServer):
             def env(self) -> dict[str, str]:
@@ -141,6 +155,15 @@ class Server:
                     env["SKILLCERT_REDIS_URL"] = redis_url
                 env["SKILLCERT_LOGIN_RATE_LIMIT"] = "100000/minute"
                 return env
+
+            def start(self) -> None:  # LiveServer.start, with --workers
+                self.starts += 1
+                with self.log_path.open("wb") as log:
+                    self.process = subprocess.Popen(
+                        [*skillcert_command(), "serve", "--host", HOST, "--port", str(self.port),
+                         "--workers", str(workers)],
+                        cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                self._wait_healthy()
 
         self.live = Configured(data_dir, database_url=database_url)
 
@@ -153,12 +176,15 @@ class Server:
 
 
 # ---- clients ------------------------------------------------------------------------------
+# Clients run in ``--client-processes`` processes, each with its own event loop, so that the
+# client is not the bottleneck. Times are CLOCK_MONOTONIC, which every process on the machine
+# shares: a supervisor's arrival in one process is compared with a send in another.
 
 
-def session_cookie(secret_key: str, username: str) -> tuple[str, str]:
-    """A signed session cookie for ``username`` and its CSRF token, made the way Starlette's
-    SessionMiddleware makes them. Sign-in is not under test: argon2 verification (and the
-    rehash to the server's parameters) would dominate a storm of 2,000 sign-ins."""
+def session_cookies(database_url: str, secret_key: str, usernames: list[str]) -> dict[str, tuple[str, str]]:
+    """Signed session cookies and CSRF tokens, made the way Starlette's SessionMiddleware makes
+    them. Sign-in is not under test: argon2 verification (and the rehash to the server's
+    parameters) would dominate a storm of 2,000 sign-ins."""
     import base64
     import secrets
 
@@ -166,27 +192,32 @@ def session_cookie(secret_key: str, username: str) -> tuple[str, str]:
     from sqlmodel import Session, select
 
     from engine.models import User
+    from web.db import make_engine
 
-    with Session(_DB) as session:
-        user = session.exec(select(User).where(User.username == username)).one()
-    csrf = secrets.token_urlsafe(32)
-    data = base64.b64encode(json.dumps({"uid": user.id, "role": user.role.value, "csrf": csrf}).encode())
-    return TimestampSigner(secret_key).sign(data).decode(), csrf
+    db = make_engine(database_url)
+    with Session(db) as session:
+        users = {u.username: u for u in session.exec(select(User).where(User.username.in_(usernames))).all()}
+    db.dispose()
+    signer, cookies = TimestampSigner(secret_key), {}
+    for name in usernames:
+        csrf = secrets.token_urlsafe(32)
+        data = base64.b64encode(json.dumps({"uid": users[name].id, "role": users[name].role.value,
+                                            "csrf": csrf}).encode())
+        cookies[name] = (signer.sign(data).decode(), csrf)
+    return cookies
 
 
-async def sign_in(base: str, username: str, limits: httpx.Limits) -> tuple[httpx.AsyncClient, str]:
-    cookie, csrf = session_cookie(_SECRET, username)
-    client = httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30, limits=limits,
-                               cookies={"skillcert_session": cookie})
-    return client, csrf
+def _client(base: str, cookie: str, connections: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30,
+                             limits=httpx.Limits(max_connections=connections),
+                             cookies={"skillcert_session": cookie})
 
 
-async def candidate(base: str, username: str, sitting: int, room: int, options: dict[int, list[str]],
-                    start_at: float, until: float, window: tuple[float, float], stats: Stats,
-                    watchers: dict[int, list[dict]]) -> None:
+async def candidate(base: str, cookie: tuple[str, str], username: str, sitting: int, options: dict[int, list[str]],
+                    start_at: float, until: float, window: tuple[float, float], stats: Stats) -> None:
     from websockets.asyncio.client import connect
 
-    client, csrf = await sign_in(base, username, httpx.Limits(max_connections=2))
+    client, csrf = _client(base, cookie[0], 2), cookie[1]
     try:
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
         began = time.monotonic()
@@ -195,9 +226,9 @@ async def candidate(base: str, username: str, sitting: int, room: int, options: 
         if response.status_code != 303:
             stats.error(f"start {response.status_code}")
             return
-        cookie = f"skillcert_session={client.cookies['skillcert_session']}"
         url = base.replace("http://", "ws://") + f"/ws/candidate/{sitting}?tab={username[-16:]}"
-        async with connect(url, additional_headers={"Cookie": cookie, "Origin": base}, open_timeout=30) as socket:
+        async with connect(url, additional_headers={"Cookie": f"skillcert_session={cookie[0]}", "Origin": base},
+                           open_timeout=30) as socket:
             await socket.recv()  # state
             heart = asyncio.create_task(_heartbeat(socket, stats))
             seq = 0
@@ -207,7 +238,7 @@ async def candidate(base: str, username: str, sitting: int, room: int, options: 
                     if time.monotonic() >= until:
                         break
                     seq += 1
-                    await _answer(client, csrf, sitting, room, options, seq, window, stats, watchers)
+                    await _answer(client, csrf, sitting, options, seq, window, stats)
             finally:
                 heart.cancel()
     except Exception as exc:  # noqa: BLE001 — every failure is counted, the run goes on
@@ -227,12 +258,11 @@ async def _heartbeat(socket, stats: Stats) -> None:
         stats.error("heartbeat " + type(exc).__name__)
 
 
-async def _answer(client, csrf, sitting, room, options, seq, window, stats, watchers) -> None:
+async def _answer(client, csrf, sitting, options, seq, window, stats: Stats) -> None:
     position = random.choice(list(options))
     answer = [random.choice(options[position])]
     sent = time.monotonic()
-    for watcher in watchers.get(room, []):
-        watcher.setdefault(sitting, []).append(sent)
+    stats.sent.append((sitting, sent))
     response = await client.post(f"/candidate/sessions/{sitting}/items/{position}/answer",
                                  data={"answer": answer, "seq": str(seq), "csrf_token": csrf},
                                  headers={"HX-Request": "true"})
@@ -248,15 +278,14 @@ async def _answer(client, csrf, sitting, room, options, seq, window, stats, watc
         stats.acked[(sitting, position)] = (seq, answer)
 
 
-async def supervisor(base: str, room: int, until: float, stats: Stats, pending: dict[int, list[float]]) -> None:
+async def supervisor(base: str, cookie: tuple[str, str], watcher: int, room: int, until: float, stats: Stats) -> None:
+    """Records when each candidate's row arrives (``stats.arrivals[(watcher, sitting)]``)."""
     from websockets.asyncio.client import connect
 
-    client, _csrf = await sign_in(base, "supervisor", httpx.Limits(max_connections=1))
-    cookie = f"skillcert_session={client.cookies['skillcert_session']}"
     url = base.replace("http://", "ws://") + f"/ws/supervisor/sessions/{room}"
     try:
-        async with connect(url, additional_headers={"Cookie": cookie, "Origin": base}, open_timeout=30,
-                           max_size=2**24) as socket:
+        async with connect(url, additional_headers={"Cookie": f"skillcert_session={cookie[0]}", "Origin": base},
+                           open_timeout=30, max_size=2**24) as socket:
             while time.monotonic() < until + 5:
                 try:
                     frame = await asyncio.wait_for(socket.recv(), 1.0)
@@ -264,12 +293,9 @@ async def supervisor(base: str, room: int, until: float, stats: Stats, pending: 
                     continue
                 arrived = time.monotonic()
                 for sitting in {int(s) for s in ROW_RE.findall(frame)}:
-                    for sent in pending.pop(sitting, []):
-                        stats.to_supervisor.append(arrived - sent)
+                    stats.arrivals.setdefault((watcher, sitting), []).append(arrived)
     except Exception as exc:  # noqa: BLE001
         stats.error("supervisor " + type(exc).__name__)
-    finally:
-        await client.aclose()
 
 
 async def bare_client(base: str, start_at: float, until: float, window, stats: Stats) -> None:
@@ -303,36 +329,84 @@ def schedule(count: int, storm: int, storm_seconds: float, now: float) -> list[f
 # ---- runs ---------------------------------------------------------------------------------
 
 
-async def run_skillcert(base: str, people, options, args) -> Stats:
-    stats = Stats()
+@dataclass
+class Shard:
+    """One client process's share: its candidates, supervisors and the common timetable."""
+
+    base: str
+    candidates: list[tuple[str, tuple[str, str], int, float]]  # username, cookie, sitting, start time
+    supervisors: list[tuple[int, int, tuple[str, str]]]  # watcher id, room, cookie
+    options: dict[int, list[str]]
+    window: tuple[float, float]
+    seed: int
+    bare: bool = False
+
+
+def run_shard(shard: Shard) -> Stats:
+    random.seed(shard.seed)
+    return asyncio.run(_run_shard(shard))
+
+
+async def _run_shard(shard: Shard) -> Stats:
+    stats, until = Stats(), shard.window[1]
+    if shard.bare:
+        await asyncio.gather(*(bare_client(shard.base, start, until, shard.window, stats)
+                               for _u, _c, _s, start in shard.candidates))
+        return stats
+    sups = [asyncio.create_task(supervisor(shard.base, cookie, watcher, room, until, stats))
+            for watcher, room, cookie in shard.supervisors]
+    await asyncio.gather(*(candidate(shard.base, cookie, user, sitting, shard.options, start, until, shard.window,
+                                     stats) for user, cookie, sitting, start in shard.candidates))
+    await asyncio.gather(*sups)
+    return stats
+
+
+def run_sharded(base: str, people, cookies, options, args, bare: bool = False) -> Stats:
+    """Deal candidates and supervisors round-robin over the client processes; merge their stats."""
+    import multiprocessing
+
     rooms = sorted({room for _u, _s, room in people})
-    watchers: dict[int, list[dict]] = {room: [] for room in rooms}
-    t0 = time.monotonic() + 2
+    t0 = time.monotonic() + 3 + args.client_processes  # processes need a moment to start
     starts = schedule(len(people), args.storm, args.storm_seconds, t0)
     steady_from = t0 + args.storm_seconds + 15
-    until = steady_from + args.duration
-    sup_tasks = []
-    for i in range(args.supervisors):
-        room = rooms[i % len(rooms)]
-        pending: dict[int, list[float]] = {}
-        watchers[room].append(pending)
-        sup_tasks.append(asyncio.create_task(supervisor(base, room, until, stats, pending)))
-    tasks = [candidate(base, user, sitting, room, options, start, until, (steady_from, until), stats, watchers)
-             for (user, sitting, room), start in zip(people, starts, strict=False)]
-    await asyncio.gather(*tasks)
-    await asyncio.gather(*sup_tasks)
-    stats.window_seconds = args.duration  # type: ignore[attr-defined]
-    return stats
-
-
-async def run_bare(base: str, count: int, args) -> Stats:
+    window = (steady_from, steady_from + args.duration)
+    n = args.client_processes
+    shards = [Shard(base, [], [], options, window, seed=7 + k, bare=bare) for k in range(n)]
+    for i, ((user, sitting, _room), start) in enumerate(zip(people, starts, strict=True)):
+        shards[i % n].candidates.append((user, cookies.get(user, ("", "")), sitting, start))
+    room_of = {sitting: room for _u, sitting, room in people}
+    watcher_room = {}
+    if not bare:
+        for w in range(args.supervisors):
+            watcher_room[w] = rooms[w % len(rooms)]
+            shards[w % n].supervisors.append((w, watcher_room[w], cookies["supervisor"]))
+    with multiprocessing.get_context("spawn").Pool(n) as pool:
+        parts = pool.map(run_shard, shards)
     stats = Stats()
-    t0 = time.monotonic() + 1
-    starts = schedule(count, args.storm, args.storm_seconds, t0)
-    steady_from = t0 + args.storm_seconds + 15
-    until = steady_from + args.duration
-    await asyncio.gather(*(bare_client(base, s, until, (steady_from, until), stats) for s in starts))
+    for part in parts:
+        stats.merge(part)
+    stats.to_supervisor = to_supervisor_delays(stats, room_of, watcher_room)
     return stats
+
+
+def to_supervisor_delays(stats: Stats, room_of: dict[int, int], watcher_room: dict[int, int]) -> list[float]:
+    """For each answer sent and each supervisor watching its room: the delay until that
+    candidate's row next arrived on the supervisor's socket (never arrived: not counted,
+    but ``stats.never_arrived`` counts it)."""
+    import bisect
+
+    delays = []
+    for sitting, sent in stats.sent:
+        for watcher, room in watcher_room.items():
+            if room != room_of[sitting]:
+                continue
+            times = stats.arrivals.get((watcher, sitting), [])
+            k = bisect.bisect_right(times, sent)
+            if k < len(times):
+                delays.append(times[k] - sent)
+            else:
+                stats.never_arrived += 1
+    return delays
 
 
 def lost_answers(database_url: str, stats: Stats) -> int:
@@ -356,6 +430,7 @@ def report(name: str, stats: Stats, duration: float) -> dict:
         "ack_p50_ms": round(pct(stats.acks, 0.5), 1), "ack_p99_ms": round(pct(stats.acks, 0.99), 1),
         "to_supervisor_p50_ms": round(pct(stats.to_supervisor, 0.5), 1),
         "to_supervisor_p99_ms": round(pct(stats.to_supervisor, 0.99), 1),
+        "to_supervisor_never": stats.never_arrived,
         "start_p99_ms": round(pct(stats.starts, 0.99), 1),
         "errors": dict(stats.errors),
     }
@@ -364,11 +439,12 @@ def report(name: str, stats: Stats, duration: float) -> dict:
     return result
 
 
-def start_bare_server(port: int):
+def start_bare_server(port: int, workers: int):
     import subprocess
 
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.load_proctoring:bare_app", "--host", HOST,
-                             "--port", str(port), "--log-level", "warning"], cwd=ROOT, start_new_session=True)
+                             "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+                            cwd=ROOT, start_new_session=True)
 
 
 def main() -> None:
@@ -380,11 +456,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=45.0, help="seconds of steady answering measured")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL at SKILLCERT_TEST_POSTGRES_URL")
     parser.add_argument("--redis", action="store_true", help="Redis bus at SKILLCERT_TEST_REDIS_URL")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (more than one needs --redis)")
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the simulated clients are dealt to")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare FastAPI baseline")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not 1 <= args.candidates <= MAX_CANDIDATES or not 1 <= args.duration <= MAX_DURATION:
         parser.error(f"bounded: 1..{MAX_CANDIDATES} candidates, 1..{MAX_DURATION:.0f} s")
+    if not 1 <= args.workers <= 4 or not 1 <= args.client_processes <= 8:
+        parser.error("bounded: 1..4 workers, 1..8 client processes")
+    if args.workers > 1 and not args.redis:
+        parser.error("several workers share live events only through the Redis bus: add --redis")
     args.storm = min(args.storm, args.candidates)
     random.seed(7)
     print(json.dumps({"load_average_before": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}))
@@ -395,15 +477,14 @@ def main() -> None:
             database_url, schema = _postgres_schema()
         redis_url = os.environ.get("SKILLCERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15") if args.redis else None
         try:
-            with Server(Path(tmp), database_url, redis_url) as server:
+            with Server(Path(tmp), database_url, redis_url, args.workers) as server:
                 people, options = seed_candidates(database_url, args.candidates)
-                global _DB, _SECRET
-                from web.db import make_engine
-
-                _DB, _SECRET = make_engine(database_url), server.live.secret_key
+                cookies = session_cookies(database_url, server.live.secret_key,
+                                          [user for user, _s, _r in people] + ["supervisor"])
                 server.live.start()
                 name = ("postgresql" if args.postgres else "sqlite") + ("+redis" if args.redis else "")
-                stats = asyncio.run(run_skillcert(server.live.url, people, options, args))
+                name += f", {args.workers} worker(s), {args.client_processes} client processes"
+                stats = run_sharded(server.live.url, people, cookies, options, args)
                 result = report(f"skillcert {name}", stats, args.duration)
                 server.live.stop()  # drain and stop before reading the database back
                 if stats.errors and os.environ.get("BENCH_KEEP_LOG"):
@@ -420,10 +501,11 @@ def main() -> None:
         from tests.e2e.liveserver import free_port
 
         port = free_port()
-        process = start_bare_server(port)
+        process = start_bare_server(port, args.workers)
         try:
             _wait_port(port)
-            bare = report("bare FastAPI JSON", asyncio.run(run_bare(f"http://{HOST}:{port}", args.candidates, args)),
+            fake = [(f"bare{i}", i, 0) for i in range(args.candidates)]
+            bare = report("bare FastAPI JSON", run_sharded(f"http://{HOST}:{port}", fake, {}, {}, args, bare=True),
                           args.duration)
             results.append(bare)
             ratio = results[0]["answers_per_s"] / bare["answers_per_s"] if bare["answers_per_s"] else float("nan")
