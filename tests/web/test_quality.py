@@ -48,6 +48,8 @@ class TestDashboard:
         assert 'data-outlier="true"' in html.split('data-code="QA001"')[1][:40]
         assert "90.0%" in row_a and "50.0%" in row_a and "3.58" in row_a  # 18/20 against the others' 10/20
         assert 'class="outlier" data-cell="incidents">15.0' in row_a
+        row_b = html.split('data-code="QB002"')[1].split("</tr>")[0]  # 10/20 against the others' 18/20
+        assert 'data-direction="above"' in row_a and 'data-direction="below"' in row_b
         assert "/static/vendor/chartjs/chart.umd.min.js" in html and 'id="pass-rate-chart"' in html
 
     def test_bad_period_is_refused(self, supervisor, seeded):
