@@ -7,6 +7,7 @@ import re
 from sqlmodel import Session, select
 
 from engine.models import AuditEntry, CandidateSession, CandidateSessionStatus, Response, Result
+from engine.results import service as results
 
 
 def _start(visitor) -> tuple[int, str]:
@@ -18,6 +19,10 @@ def _start(visitor) -> tuple[int, str]:
     first = visitor.get(response.headers["location"], follow_redirects=True)
     assert first.status_code == 200
     return sitting_id, first.text
+
+
+def _part_note(page: str) -> str:
+    return page.split('data-testid="part-note"')[1].split("</p>")[0]
 
 
 def _rows(db_engine, model, **where):
@@ -66,6 +71,18 @@ class TestCandidateSitting:
         assert 'data-testid="score"' in page.text
         (result,) = _rows(db_engine, Result, candidate_session_id=sitting_id)
         assert result.score == 0.0 and not result.passed
+
+    def test_result_page_says_the_certification_result_comes_with_publication(self, visitor, demo, db_engine, clock):
+        visitor.login("candidate")
+        sitting_id, _ = _start(visitor)
+        result_url = visitor.post(f"/candidate/sessions/{sitting_id}/submit").headers["location"]
+        before = _part_note(visitor.get(result_url).text)
+        assert "once the certification body publishes it" in before and 'href="/candidate/results"' not in before
+        (sitting,) = _rows(db_engine, CandidateSession, id=sitting_id)
+        with Session(db_engine) as session:
+            results.publish(session, sitting.exam_session_id, "admin", clock())
+            session.commit()
+        assert 'href="/candidate/results"' in _part_note(visitor.get(result_url).text)
 
     def test_answer_after_deadline_is_refused_and_recorded(self, visitor, demo, db_engine, clock):
         visitor.login("candidate")

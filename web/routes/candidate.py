@@ -12,6 +12,7 @@ from engine import delivery
 from engine.adaptive import service as adaptive
 from engine.errors import DeadlinePassedError
 from engine.models import CandidateSession, CandidateSessionStatus, Role, User
+from engine.results import service as results
 from web.auth import allow
 from web.bus import publish_after_commit, room_channel
 from web.deps import current_user, get_db, now
@@ -203,10 +204,10 @@ def result(request: Request, sitting_id: int, db: Session = Depends(get_db),
     """Score on 0–100 and pass/fail."""
     sitting = _my_sitting(db, user, sitting_id)
     _settled(db, sitting, at)
-    outcome = delivery.result_of(db, sitting)
+    context = {"sitting": sitting, "result": delivery.result_of(db, sitting),
+               "definition": delivery.definition_of(db, sitting),
+               "published": results.publication_of(db, sitting.exam_session_id) is not None}
     if adaptive.is_adaptive(db, sitting):  # θ, SE, items used and the decision's confidence
-        return render(request, "candidate/adaptive_result.html", {
-            "sitting": sitting, "result": outcome, "definition": delivery.definition_of(db, sitting),
-            "summary": adaptive.summary(db, sitting_id)})
-    return render(request, "candidate/result.html", {"sitting": sitting, "result": outcome,
-                                                     "definition": delivery.definition_of(db, sitting)})
+        context["summary"] = adaptive.summary(db, sitting_id)
+        return render(request, "candidate/adaptive_result.html", context)
+    return render(request, "candidate/result.html", context)
