@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from engine.models import Role, User
+from engine.quality.bank_health import live_responses
 from itembank import images
 from itembank.errors import ItemValidationError
 from web.auth import allow
@@ -49,42 +50,6 @@ def show_image(request: Request, sha256: str, db: Session = Depends(get_db)):
 # ---- the quality dashboard ----------------------------------------------------------------
 
 
-def _live_responses(db: Session, occupation_id: int, level: str):
-    """Scored responses of submitted sittings, sittings counted, and each item's exposures.
-
-    Gathered here because sittings live in the engine; ``itembank.quality`` gets plain rows."""
-    from sqlmodel import select
-
-    from engine.models import Candidate, CandidateSession, CandidateSessionStatus, Response, SessionItem
-    from itembank.models import Item, ItemVersion
-    from itembank.quality import LiveResponse
-    from itembank.scoring import ResponseError, ScoringRule, score
-
-    rows = db.exec(select(SessionItem, ItemVersion, Item, CandidateSession, Candidate)
-                   .join(ItemVersion, ItemVersion.id == SessionItem.item_version_id)
-                   .join(Item, Item.id == ItemVersion.item_id)
-                   .join(CandidateSession, CandidateSession.id == SessionItem.candidate_session_id)
-                   .join(Candidate, Candidate.id == CandidateSession.candidate_id)
-                   .where(Item.occupation_id == occupation_id, Item.level == level)).all()
-    sitting_ids = {line.candidate_session_id for line, *_ in rows}
-    answers = {(r.candidate_session_id, r.position): r.answer for r in db.exec(
-        select(Response).where(Response.candidate_session_id.in_(sitting_ids))).all()} if sitting_ids else {}
-    exposures: dict[int, int] = {}
-    responses = []
-    for line, version, item, sitting, candidate in rows:
-        exposures[item.id] = exposures.get(item.id, 0) + 1
-        if sitting.status != CandidateSessionStatus.submitted or item.item_type.value == "extended":
-            continue
-        rule = ScoringRule.of(item.item_type.value, version.key, version.options, version.scoring)
-        answer = answers.get((line.candidate_session_id, line.position))
-        try:
-            points = score(rule, answer).points if answer else 0.0
-        except ResponseError:
-            points = 0.0
-        responses.append(LiveResponse(f"s{sitting.id}", item.id, int(points >= rule.max_points), candidate.sex))
-    return responses, len(sitting_ids), exposures
-
-
 @router.get("/quality")
 @allow(*AUTHORS)
 def quality_dashboard(request: Request, occupation: str = "", level: str = "", db: Session = Depends(get_db)):
@@ -97,7 +62,7 @@ def quality_dashboard(request: Request, occupation: str = "", level: str = "", d
     wanted = level if level in {lv.value for lv in Level} else _first_level(db, chosen)
     report = None
     if chosen is not None and wanted:
-        responses, sittings, exposures = _live_responses(db, chosen.id, wanted)
+        responses, sittings, exposures = live_responses(db, chosen.id, wanted)
         report = quality.quality_report(db, chosen.id, wanted, responses, sittings, exposures)
     return render(request, "examiner/quality.html", {
         "report": report, "occupations": occupations, "chosen": chosen, "level": wanted, "levels": list(Level)})
@@ -157,7 +122,7 @@ def usage_statistics(db: Session, rows) -> list:
 
     classical = {}
     for occupation_id, level in {(item.occupation_id, item.level.value) for item, _v, _p in rows}:
-        responses, sittings, exposures = _live_responses(db, occupation_id, level)
+        responses, sittings, exposures = live_responses(db, occupation_id, level)
         report = quality.quality_report(db, occupation_id, level, responses, sittings, exposures)
         classical.update({row.item_id: row for row in report.items})
     out = []
