@@ -26,6 +26,7 @@ from engine.certification.models import (
 )
 from engine.certification.rules import DEFAULT_RULES, Outcome, Part, PartScore, ResultRule, decide
 from engine.errors import N_, DuplicateError, IllegalTransitionError, InvalidInputError, NotFoundError
+from engine.lookup import get_or_not_found
 from engine.models import (
     Candidate,
     CandidateSession,
@@ -49,9 +50,7 @@ RECORDED_PARTS = (Part.practical, Part.review)  # the theory score is the sittin
 def set_numbering_profile(session: Session, institution_id: int, body_code: str, province_code: str,
                           site_serial: str, kind_letter: str | None, actor: str) -> NumberingProfile:
     """Create or change an institution's filed codes; the fields are checked by composing a number."""
-    institution = session.get(Institution, institution_id)
-    if institution is None:
-        raise NotFoundError(N_("institution %(id)s not found"), id=institution_id)
+    institution = get_or_not_found(session, Institution, institution_id, N_("institution %(id)s not found"))
     letter = (kind_letter or "").strip().upper() or None
     numbering.compose(SCHEME, kind=institution.kind.value, body_code=body_code, province=province_code,
                       site_serial=site_serial, year=2000, level=Level.level5, serial=1,
@@ -252,10 +251,7 @@ def _locked_serial(session: Session, prefix: str) -> CertificateSerial:
 
 
 def get_certificate(session: Session, certificate_id: int) -> Certificate:
-    certificate = session.get(Certificate, certificate_id)
-    if certificate is None:
-        raise NotFoundError(N_("certificate %(id)s not found"), id=certificate_id)
-    return certificate
+    return get_or_not_found(session, Certificate, certificate_id, N_("certificate %(id)s not found"))
 
 
 def certificates(session: Session, limit: int = 500) -> list[Certificate]:
@@ -318,10 +314,7 @@ def public_view(certificate: Certificate) -> PublicCertificate:
 
 
 def _sitting(session: Session, candidate_session_id: int) -> CandidateSession:
-    sitting = session.get(CandidateSession, candidate_session_id)
-    if sitting is None:
-        raise NotFoundError(N_("exam sitting %(id)s not found"), id=candidate_session_id)
-    return sitting
+    return get_or_not_found(session, CandidateSession, candidate_session_id, N_("exam sitting %(id)s not found"))
 
 
 def _definition(session: Session, sitting: CandidateSession) -> ExamDefinition:

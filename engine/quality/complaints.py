@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from engine import audit
-from engine.errors import N_, IllegalTransitionError, InvalidInputError, NotFoundError
+from engine.errors import N_, IllegalTransitionError, InvalidInputError
+from engine.lookup import get_or_not_found
 from engine.models import Institution, Role, User
 from engine.quality.models import Complaint, ComplaintSeverity, ComplaintStatus
 
@@ -92,10 +93,7 @@ def submit(db: Session, institution_id: int | None, category: str, subject: str,
 
 
 def get(db: Session, complaint_id: int) -> Complaint:
-    complaint = db.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFoundError(N_("complaint %(id)s not found"), id=complaint_id)
-    return complaint
+    return get_or_not_found(db, Complaint, complaint_id, N_("complaint %(id)s not found"))
 
 
 def _check(complaint: Complaint, command: str) -> None:

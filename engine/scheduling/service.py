@@ -15,6 +15,7 @@ from sqlmodel import Session, col, delete, select
 from engine import administration, audit
 from engine.certification.models import Registration  # the employer declared at registration
 from engine.errors import N_, DuplicateError, IllegalTransitionError, InvalidInputError, NotFoundError
+from engine.lookup import get_or_not_found
 from engine.models import (
     Candidate,
     CandidateSession,
@@ -99,9 +100,7 @@ def check_scope(session: Session, institution: Institution, definition: ExamDefi
 def set_room_layout(session: Session, room_id: int, rows: int, columns: int, missing: list[str], equipment: str,
                     standardized: bool, actor: str) -> RoomLayout:
     """Record a room's seat map and equipment; the room's capacity becomes its number of seats."""
-    room = session.get(Room, room_id)
-    if room is None:
-        raise NotFoundError(N_("room %(id)s not found"), id=room_id)
+    room = _room(session, room_id)
     labels = sorted({label.strip() for label in missing if label.strip()})
     seats = seating.seat_map(rows, columns, labels)
     if not seats:
@@ -453,28 +452,16 @@ def visible_exam_session_ids(session: Session, user: User, exam_session_ids: lis
 
 
 def get_sitting(session: Session, candidate_session_id: int) -> CandidateSession:
-    sitting = session.get(CandidateSession, candidate_session_id)
-    if sitting is None:
-        raise NotFoundError(N_("exam sitting %(id)s not found"), id=candidate_session_id)
-    return sitting
+    return get_or_not_found(session, CandidateSession, candidate_session_id, N_("exam sitting %(id)s not found"))
 
 
 def _institution(session: Session, institution_id: int) -> Institution:
-    institution = session.get(Institution, institution_id)
-    if institution is None:
-        raise NotFoundError(N_("institution %(id)s not found"), id=institution_id)
-    return institution
+    return get_or_not_found(session, Institution, institution_id, N_("institution %(id)s not found"))
 
 
 def _room(session: Session, room_id: int) -> Room:
-    room = session.get(Room, room_id)
-    if room is None:
-        raise NotFoundError(N_("room %(id)s not found"), id=room_id)
-    return room
+    return get_or_not_found(session, Room, room_id, N_("room %(id)s not found"))
 
 
 def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(N_("user %(id)s not found"), id=user_id)
-    return user
+    return get_or_not_found(session, User, user_id, N_("user %(id)s not found"))
