@@ -25,7 +25,9 @@ def make_engine(url: str) -> Engine:
         event.listen(db, "connect", _sqlite_pragmas)
         event.listen(db, "begin", _sqlite_begin_immediate)
         return db
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Near the request thread pool (40 threads): connections beyond pool_size are closed
+    # on return, so a small pool makes a start storm open and close a connection per request.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

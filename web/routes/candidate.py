@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -135,14 +136,17 @@ def answer(request: Request, sitting_id: int, position: int, seq: int = Form(),
            user: User = Depends(current_user), at: datetime = Depends(now)):
     """Store an answer at once (idempotent by sequence number); confirm what was stored."""
     sitting = _my_sitting(db, user, sitting_id)
+    # Read before writing: the audit append in record_answer takes the chain head's row lock
+    # (PostgreSQL) that every writer waits for until our commit, so nothing may run between
+    # it and the commit; on SQLite a read after the commit would take the write lock again.
+    items = delivery.presented_items(db, sitting)
     try:
         receipt = delivery.record_answer(db, sitting, position, answer, seq, user.username, at)
     except DeadlinePassedError:
         db.commit()  # the refusal and the server-side submission are facts to keep
         raise
-    # Read before the commit: on SQLite a read after it would take the write lock again.
-    items = delivery.presented_items(db, sitting)
     db.commit()  # committed before the candidate is told it is stored
+    items = [replace(i, answer=receipt.answer) if i.position == position else i for i in items]
     if not receipt.replayed:
         _row_changed(request, sitting)
     return render(request, "candidate/_saved.html",
