@@ -33,7 +33,6 @@ from engine.models import CandidateSession, Role, User
 from engine.practical import monitor
 from engine.practical import service as practical
 from engine.practical.models import AttemptStatus, PracticalAttempt
-from engine.practical.simulation import LiveRun
 from engine.scheduling.service import ensure_may_supervise
 from web.auth import allow
 from web.bus import room_channel
@@ -96,7 +95,7 @@ class AttemptChannel:
         self.ws, self.attempt_id = websocket, attempt_id
         self.user: User | None = None
         self.owner = False
-        self.run_state: LiveRun | None = None
+        self.tick = 1.0
         self.attempt: PracticalAttempt | None = None
         self.exam_session_id = 0
         self.errors = 0
@@ -132,8 +131,7 @@ class AttemptChannel:
                     await reader
 
     def _tick(self) -> float:
-        program = self.run_state.program if self.run_state else None
-        return max(MIN_PUSH_SECONDS, program.tick if program else 1.0)
+        return max(MIN_PUSH_SECONDS, self.tick)
 
     def _load(self, db: Session) -> None:
         user = self.user
@@ -148,21 +146,16 @@ class AttemptChannel:
             raise NotFoundError(N_("practical attempt %(id)s has no simulation"), id=self.attempt_id)
         self.attempt = attempt
         self.exam_session_id = db.get(CandidateSession, attempt.candidate_session_id).exam_session_id
-        program = practical.program_of(practical.version_of(db, attempt))
-        if self.run_state is None:
-            self.run_state = LiveRun(program, attempt.seed)
+        self.tick = practical.program_of(practical.version_of(db, attempt)).tick
 
     def _snapshot(self, db: Session) -> dict[str, Any]:
-        """Settle if overdue, bring the live run up to the log and the clock, describe it."""
+        """Settle if overdue, bring the worker's live run up to the log and the clock, describe it."""
         now = self.clock()
         attempt = practical.get_attempt(db, self.attempt_id)
         if practical.settle_if_overdue(db, attempt, now):
             db.commit()
         self.attempt = attempt
-        self.run_state.sync(practical.logged_actions(db, attempt.id))
-        at = practical.elapsed(attempt, attempt.ended_at or now)
-        self.run_state.advance_to(at)
-        view = self.run_state.view(at)
+        view = practical.live_view(db, attempt, now)  # the run kept in this worker, shared with actions
         return {"type": "state", "status": attempt.status.value, "score": attempt.score
                 if attempt.status == AttemptStatus.scored and self.owner else None, "state": view.as_dict()}
 

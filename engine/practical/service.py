@@ -36,7 +36,7 @@ from engine.practical.models import (
     ScenarioVersion,
     TaskKind,
 )
-from engine.practical.simulation import LiveView, program_for, state_at
+from engine.practical.simulation import RUNS, LiveView, program_for
 from engine.proctoring import service as proctoring
 from engine.proctoring.events import EventKind
 from simulations.errors import ActionLogError, ActionRejectedError, ScenarioError, SimulationError
@@ -340,7 +340,7 @@ def submit_action(session: Session, attempt: PracticalAttempt, action: Any, args
     progressed(session, attempt.candidate_session_id, actor, now,
                {"step": "operation", "attempt": attempt.id, "seq": seq, "action": name, "t": round(t, 3)})
     logged = [LoggedAction(r.t, r.action, dict(r.args)) for r in log] + [LoggedAction(t, name, arguments)]
-    view = state_at(program, logged, attempt.seed, program.tick_of(t) * program.tick)
+    view = RUNS.view(run_key(session, attempt), program, logged, program.tick_of(t) * program.tick)
     if name == "finish" or view.ended:
         finish(session, attempt, actor, now)
     return ActionReceipt(seq, t, name, view)
@@ -367,7 +367,12 @@ def live_view(session: Session, attempt: PracticalAttempt, now: datetime) -> Liv
     at = elapsed(attempt, now)
     if attempt.ended_at is not None:
         at = elapsed(attempt, attempt.ended_at)
-    return state_at(program, log, attempt.seed, at)
+    return RUNS.view(run_key(session, attempt), program, log, at)
+
+
+def run_key(session: Session, attempt: PracticalAttempt) -> tuple[int, str, int]:
+    """Which kept live run is this attempt's: its id, scenario version (SHA-256) and seed."""
+    return attempt.id, version_of(session, attempt).sha256, attempt.seed
 
 
 def settle_if_overdue(session: Session, attempt: PracticalAttempt, now: datetime) -> bool:
@@ -400,7 +405,8 @@ def finish(session: Session, attempt: PracticalAttempt, actor: str, now: datetim
     if attempt.status != AttemptStatus.running:
         return attempt
     program = program_of(version_of(session, attempt))
-    trace = replay(program, logged_actions(session, attempt.id), attempt.seed)
+    # the kept live run carried to the end: the same trace as a replay of the stored log
+    trace = RUNS.trace_to_end(run_key(session, attempt), program, logged_actions(session, attempt.id))
     sheet = score(program, trace)
     attempt.status = AttemptStatus.scored
     attempt.ended_at = min(now, attempt.deadline) if attempt.deadline else now

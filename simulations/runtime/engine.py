@@ -23,6 +23,7 @@ Clock: the server advances in ticks of ``program.tick`` seconds. Processing tick
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,11 @@ class _Session:
         self.seq += 1
         return self.seq
 
+    def fork(self) -> _Session:
+        twin = copy.copy(self)
+        twin.queue, twin.actions, twin.occurrences = list(self.queue), list(self.actions), list(self.occurrences)
+        return twin
+
 
 class SimulationBatch:
     """``n`` sessions of one scenario advanced together on the server clock."""
@@ -115,6 +121,23 @@ class SimulationBatch:
         seeds = list(seeds)
         rngs = [np.random.default_rng(s) for s in seeds]
         return cls(program, rngs, seeds=seeds, record_all=record_all)
+
+    def fork(self) -> SimulationBatch:
+        """An independent copy that evolves exactly like this batch would (a look-ahead).
+
+        Recorded samples and action records are never mutated once appended, so they are
+        shared; everything that advancing mutates is copied.
+        """
+        twin = copy.copy(self)
+        twin.state = self.state.copy()
+        twin._env = column_env(self.program, twin.state, self._env["t"])
+        for name in ("event_at", "event_fired", "condition_was", "alarm_active", "alarm_standing"):
+            setattr(twin, name, getattr(self, name).copy())
+        twin.sessions = [s.fork() for s in self.sessions]
+        twin._samples = list(self._samples)
+        twin._scratch = np.zeros_like(self.state)
+        twin._scratch_env = column_env(self.program, twin._scratch, 0.0)
+        return twin
 
     # ----------------------------------------------------------------- set-up
 
@@ -446,6 +469,12 @@ class Simulation:
     @classmethod
     def from_seed(cls, program: Program, seed: int) -> Simulation:
         return cls(program, np.random.default_rng(seed), seed=seed)
+
+    def fork(self) -> Simulation:
+        """An independent copy of this session at its current tick (see SimulationBatch.fork)."""
+        twin = copy.copy(self)
+        twin.batch = self.batch.fork()
+        return twin
 
     @property
     def time(self) -> float:
