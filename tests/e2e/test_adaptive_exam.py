@@ -20,7 +20,7 @@ from engine.identity import check_character
 from engine.models import ExamDefinition, Result, Room, SessionItem
 from itembank.models import Item, ItemVersion
 from itembank.timeutil import utcnow
-from tests.e2e.test_candidate_exam import expect, sign_in
+from tests.e2e.pages import expect, sign_in
 from web.db import make_engine
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ from engine.certification import registration
 from engine.scheduling import seating
 from engine.scheduling.models import ExamBatch, RoomBooking
 from itembank.timeutil import utcnow
-from tests.e2e.test_candidate_exam import expect, sign_in
+from tests.e2e.pages import expect, sign_in
 from tests.engine.certification.xlsx import HEADERS_ZH, good_row, workbook
 from web.db import make_engine
 

@@ -15,25 +15,12 @@ from sqlmodel import Session, select
 
 from engine.models import SessionItem
 from itembank.models import Item, ItemVersion
+from tests.e2e.pages import expect, sign_in
 from web.db import make_engine
 
 pytestmark = pytest.mark.e2e
 
 LOGOUT_BUTTON = 'form[action="/logout"] button[type="submit"]'
-
-
-def expect(*args, **kwargs):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(*args, **kwargs)
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/login")
-    page.locator('input[name="username"]').fill(username)
-    page.locator('input[name="password"]').fill(f"{username}-demo")
-    page.locator('form[action="/login"] button[type="submit"]').click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def presented_items(database_url: str, sitting_id: int) -> dict[int, tuple[str, list[str], list[str], float]]:

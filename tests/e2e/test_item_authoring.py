@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from engine.models import ExamDefinition, ExamFormItem, Result
 from itembank import service
 from itembank.models import AppraisalNode, Item, ItemStatus, NodeKind
+from tests.e2e.pages import expect, sign_in
 from web.db import make_engine
 
 pytestmark = pytest.mark.e2e
@@ -27,20 +28,6 @@ pytestmark = pytest.mark.e2e
 STEM = "兆欧表测量电动机绝缘电阻时，摇测转速应保持在每分钟约（　）转。"
 SOURCE = "命题研讨会 2025（浏览器测试）"
 ENEMY_SET = "E2E-兆欧表"
-
-
-def expect(*args, **kwargs):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(*args, **kwargs)
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/login")
-    page.locator('input[name="username"]').fill(username)
-    page.locator('input[name="password"]').fill(f"{username}-demo")
-    page.locator('form[action="/login"] button[type="submit"]').click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 class Database:

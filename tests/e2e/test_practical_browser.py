@@ -19,24 +19,11 @@ from sqlmodel import Session, select
 from engine.practical import service as practical
 from engine.practical.models import PracticalAttempt
 from simulations.scenarios import load_builtin
+from tests.e2e.pages import expect, sign_in
 from tests.engine.practical.helpers import model_ticket
 from web.db import make_engine
 
 pytestmark = pytest.mark.e2e
-
-
-def expect(*args, **kwargs):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(*args, **kwargs)
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/login")
-    page.locator('input[name="username"]').fill(username)
-    page.locator('input[name="password"]').fill(f"{username}-demo")
-    page.locator('form[action="/login"] button[type="submit"]').click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def control_of() -> dict[str, str]:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.e2e.test_candidate_exam import expect, sign_in
+from tests.e2e.pages import expect, sign_in
 
 pytestmark = pytest.mark.e2e
 REACTION_MS = 1000  # the bound for the candidate's page to react

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session
 
 from itembank.timeutil import utcnow
-from tests.e2e.test_candidate_exam import expect, sign_in
+from tests.e2e.pages import expect, sign_in
 from tests.engine.quality.seeding import two_institutions
 from web.db import make_engine
 
