@@ -70,12 +70,14 @@ class Stats:
     sent: list[tuple[int, float]] = field(default_factory=list)  # (sitting, monotonic time)
     arrivals: dict[tuple[int, int], list[float]] = field(default_factory=dict)  # (watcher, sitting)
     never_arrived: int = 0
+    retries: int = 0
 
     def merge(self, other: Stats) -> None:
         self.acks += other.acks
         self.starts += other.starts
         self.sent += other.sent
         self.answers_in_window += other.answers_in_window
+        self.retries += other.retries
         self.acked.update(other.acked)  # candidates are dealt to one process each: disjoint keys
         self.arrivals.update(other.arrivals)  # a supervisor lives in one process
         for what, count in other.errors.items():
@@ -263,9 +265,18 @@ async def _answer(client, csrf, sitting, options, seq, window, stats: Stats) -> 
     answer = [random.choice(options[position])]
     sent = time.monotonic()
     stats.sent.append((sitting, sent))
-    response = await client.post(f"/candidate/sessions/{sitting}/items/{position}/answer",
-                                 data={"answer": answer, "seq": str(seq), "csrf_token": csrf},
-                                 headers={"HX-Request": "true"})
+    for attempt in (1, 2):
+        try:
+            response = await client.post(f"/candidate/sessions/{sitting}/items/{position}/answer",
+                                         data={"answer": answer, "seq": str(seq), "csrf_token": csrf},
+                                         headers={"HX-Request": "true"})
+            break
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # The server closed an idle keep-alive connection as we reused it. Answers are
+            # idempotent by seq, so the client sends the same one again (once; counted).
+            if attempt == 2:
+                raise
+            stats.retries += 1
     done = time.monotonic()
     if response.status_code != 200:
         stats.error(f"answer {response.status_code}")
@@ -432,7 +443,7 @@ def report(name: str, stats: Stats, duration: float) -> dict:
         "to_supervisor_p99_ms": round(pct(stats.to_supervisor, 0.99), 1),
         "to_supervisor_never": stats.never_arrived,
         "start_p99_ms": round(pct(stats.starts, 0.99), 1),
-        "errors": dict(stats.errors),
+        "errors": dict(stats.errors), "answer_retries": stats.retries,
     }
     result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]  # a shared machine skews every figure
     print(json.dumps(result, ensure_ascii=False))
