@@ -255,5 +255,7 @@ class RunCache:
             return run.simulation.run_to_end()
 
 
-RUNS = RunCache(512)
-"""This worker's live runs (a CSTR run to its time limit holds ~0.3 MB of samples)."""
+RUNS = RunCache(1024)
+"""This worker's live runs. Sized above the candidates one worker serves at once: an LRU
+smaller than that would evict on every 1 Hz push and replay each time. A CSTR run kept
+to its 600 s limit holds about 1 MB (samples and action records)."""
