@@ -19,3 +19,13 @@ def sign_in(page, username: str) -> None:
     page.locator('input[name="password"]').fill(f"{username}-demo")
     page.locator('form[action="/login"] button[type="submit"]').click()
     expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def pick_options(page, choices: list[str]) -> None:
+    """Tick checkboxes (multiple response) and click radios (single choice, true/false) by option id."""
+    for choice in choices:
+        option = page.get_by_test_id(f"option-{choice}")
+        if option.get_attribute("type") == "checkbox":
+            option.check()
+        else:
+            option.click()

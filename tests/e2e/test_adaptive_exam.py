@@ -20,7 +20,7 @@ from engine.identity import check_character
 from engine.models import ExamDefinition, Result, Room, SessionItem
 from itembank.models import Item, ItemVersion
 from itembank.timeutil import utcnow
-from tests.e2e.pages import expect, sign_in
+from tests.e2e.pages import expect, pick_options, sign_in
 from web.db import make_engine
 
 pytestmark = pytest.mark.e2e
@@ -75,12 +75,7 @@ def current_position(page) -> int:
 
 
 def choose(page, position: int, choices: list[str]) -> None:
-    for choice in choices:
-        option = page.get_by_test_id(f"option-{choice}")
-        if option.get_attribute("type") == "checkbox":
-            option.check()
-        else:
-            option.click()
+    pick_options(page, choices)
     saved = page.locator('#save-status [data-testid="saved"]')
     expect(saved).to_have_attribute("data-position", str(position))
 

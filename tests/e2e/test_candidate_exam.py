@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from engine.models import SessionItem
 from itembank.models import Item, ItemVersion
-from tests.e2e.pages import expect, sign_in
+from tests.e2e.pages import expect, pick_options, sign_in
 from web.db import make_engine
 
 pytestmark = pytest.mark.e2e
@@ -49,12 +49,7 @@ def choose(page, position: int, choices: list[str], truefalse: bool = False) -> 
     show_item(page, position)
     saved = page.locator('#save-status [data-testid="saved"]')
     before = saved.get_attribute("data-seq") if saved.count() else None
-    for choice in choices:
-        option = page.get_by_test_id(f"option-{choice}")
-        if option.get_attribute("type") == "checkbox":
-            option.check()
-        else:
-            option.click()
+    pick_options(page, choices)
     # The confirmation names the stored answer: letters for choice items, the label for true/false.
     if truefalse:
         label = page.locator("label.option", has=page.get_by_test_id(f"option-{choices[0]}"))
