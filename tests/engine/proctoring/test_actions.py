@@ -10,15 +10,11 @@ from sqlmodel import Session, func, select
 
 from engine import audit, delivery
 from engine.errors import IllegalTransitionError, InvalidInputError
-from engine.models import AuditEntry, Candidate, CandidateSession, ProctoringEvent, User
+from engine.models import AuditEntry, Candidate, ProctoringEvent
 from engine.proctoring import actions, roster, service
 from engine.proctoring.models import Accommodation
 from itembank.timeutil import utcnow
-
-
-def _sitting(db: Session, username: str = "candidate") -> CandidateSession:
-    return db.exec(select(CandidateSession).join(Candidate, Candidate.id == CandidateSession.candidate_id)
-                   .join(User, User.id == Candidate.user_id).where(User.username == username)).one()
+from tests.engine.proctoring.conftest import sitting_of
 
 
 def _counts(db: Session) -> tuple[int, int, int]:
@@ -27,18 +23,9 @@ def _counts(db: Session) -> tuple[int, int, int]:
             db.exec(select(func.count()).select_from(Accommodation)).one())
 
 
-@pytest.fixture
-def started(db, demo):
-    sitting = _sitting(db)
-    now = utcnow()
-    delivery.start(db, sitting, "candidate", now)
-    db.commit()
-    return sitting, now
-
-
 class TestCheckIn:
-    def test_a_verified_check_in_is_an_audited_action_of_the_sitting(self, db, demo):
-        sitting = _sitting(db, "candidate3")  # not started yet: check-in happens at the door
+    def test_a_verified_check_in_is_an_audited_action_of_thesitting_of(self, db, demo):
+        sitting = sitting_of(db, "candidate3")  # not started yet: check-in happens at the door
         event = actions.check_in(db, sitting.id, "supervisor", utcnow(), id_checked=True, photo_match="yes",
                                  notes="身份证核对无误")
         db.commit()
@@ -108,12 +95,12 @@ class TestWorkstationFailover:
 
     def test_only_a_running_sitting_moves(self, db, demo):
         with pytest.raises(IllegalTransitionError):
-            actions.authorize_workstation(db, _sitting(db, "candidate3").id, "dead PC", "supervisor", utcnow())
+            actions.authorize_workstation(db, sitting_of(db, "candidate3").id, "dead PC", "supervisor", utcnow())
 
 
 class TestAccommodations:
     def test_extra_time_and_breaks_join_the_deadline_of_a_later_start(self, db, demo):
-        sitting = _sitting(db, "candidate2")
+        sitting = sitting_of(db, "candidate2")
         now = utcnow()
         change = actions.set_accommodation(db, sitting.candidate_id, "20", 10, "低视力，需放大", "admin", now)
         assert change.candidate.extra_time_minutes == 30 and change.adjusted == []
@@ -140,7 +127,7 @@ class TestAccommodations:
         ("-1", "0", "r", "extra_minutes"), ("ten", "0", "r", "extra_minutes"), ("0", "241", "r", "break_minutes"),
         ("200", "100", "r", "extra_minutes"), ("10", "0", " ", "reason")])
     def test_bad_input_is_refused_and_nothing_is_written(self, db, demo, extra, breaks, reason, field):
-        sitting = _sitting(db, "candidate2")
+        sitting = sitting_of(db, "candidate2")
         before = _counts(db)
         with pytest.raises(InvalidInputError) as refused:
             actions.set_accommodation(db, sitting.candidate_id, extra, breaks, reason, "admin", utcnow())

@@ -6,29 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from engine import audit, delivery
 from engine.errors import IllegalTransitionError, InvalidInputError, NotFoundError
-from engine.models import AuditEntry, Candidate, CandidateSession, CandidateSessionStatus, ProctoringEvent, User
+from engine.models import AuditEntry, Candidate, CandidateSessionStatus, ProctoringEvent
 from engine.proctoring import service
 from engine.proctoring.commands import parse_command
 from engine.proctoring.events import EventKind
 from itembank.timeutil import utcnow
-
-
-def _sitting(db: Session, username: str = "candidate") -> CandidateSession:
-    return db.exec(select(CandidateSession).join(Candidate, Candidate.id == CandidateSession.candidate_id)
-                   .join(User, User.id == Candidate.user_id).where(User.username == username)).one()
-
-
-@pytest.fixture
-def started(db, demo):
-    sitting = _sitting(db)
-    now = utcnow()
-    delivery.start(db, sitting, "candidate", now)
-    db.commit()
-    return sitting, now
+from tests.engine.proctoring.conftest import sitting_of
 
 
 def _events(db, sitting, kind: EventKind) -> list[ProctoringEvent]:
@@ -95,14 +82,14 @@ class TestExtendAndTerminate:
         assert sitting.status == CandidateSessionStatus.submitted and sitting.submit_reason == "terminated"
         assert delivery.result_of(db, sitting).score == 0.0
 
-    def test_terminate_of_a_paused_sitting(self, db, started):
+    def test_terminate_of_a_pausedsitting_of(self, db, started):
         sitting, t0 = started
         service.issue(db, sitting, parse_command("pause", "check"), "supervisor", t0)
         service.issue(db, sitting, parse_command("terminate", "impersonation"), "supervisor", t0)
         assert sitting.status == CandidateSessionStatus.submitted and sitting.paused_at is None
 
     def test_accommodation_flows_into_the_deadline(self, db, demo):
-        sitting = _sitting(db, "candidate2")
+        sitting = sitting_of(db, "candidate2")
         candidate = db.get(Candidate, sitting.candidate_id)
         candidate.extra_time_minutes = 30
         db.add(candidate)
@@ -125,7 +112,7 @@ class TestExtendAndTerminate:
 
     def test_warning_a_scheduled_sitting_is_illegal(self, db, demo):
         with pytest.raises(IllegalTransitionError):
-            service.issue(db, _sitting(db, "candidate3"), parse_command("warn", "x"), "supervisor", utcnow())
+            service.issue(db, sitting_of(db, "candidate3"), parse_command("warn", "x"), "supervisor", utcnow())
 
 
 class TestCommandDelivery:
@@ -146,7 +133,7 @@ class TestCommandDelivery:
     def test_acknowledging_another_sittings_command_is_refused(self, db, started):
         sitting, t0 = started
         warned = service.issue(db, sitting, parse_command("warn", "quiet"), "supervisor", t0)
-        other = _sitting(db, "candidate2")
+        other = sitting_of(db, "candidate2")
         with pytest.raises(NotFoundError):
             service.acknowledge(db, other.id, warned.id, EventKind.command_applied, "candidate2", t0)
 
