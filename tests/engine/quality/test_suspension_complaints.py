@@ -41,7 +41,7 @@ class TestSuspension:
             administration.create_exam_session(db, definition.id, room.id, "新场次", NOW, "admin")
             db.commit()
             assert not suspension.is_suspended(db, institution.id)
-            assert _actions(db, "institution.s") == ["institution.suspended", "institution.suspension_lifted"]
+            assert _actions(db, "institution.su") == ["institution.suspended", "institution.suspension_lifted"]
             assert [s.lift_reason for s in suspension.history(db, institution.id)] == ["整改完成"]
             assert audit.verify(db).ok
 
