@@ -14,6 +14,7 @@ from engine.archive.verify import verify_archive
 from engine.models import AuditEntry, CandidateSession, ExamDefinition, ExamSession, Institution, Room
 from engine.quality import complaints
 from engine.quality.models import Complaint, ComplaintStatus
+from engine.scheduling import service as scheduling
 from tests.conftest import Visitor
 from tests.engine.archive.conftest import finish_sitting
 from tests.engine.quality.seeding import two_institutions
@@ -76,6 +77,10 @@ class TestDashboard:
 
 class TestSuspension:
     def test_admin_suspends_and_scheduling_is_refused(self, admin, db_engine, seeded):
+        with Session(db_engine) as db:  # in scope, so only the suspension can refuse the sitting
+            definition = db.exec(select(ExamDefinition)).first()
+            scheduling.set_scope(db, seeded["a"], [(definition.occupation_id, definition.level.value)], "test")
+            db.commit()
         refused = admin.post(f"/quality/institutions/{seeded['a']}/suspend", {"reason": ""})
         assert refused.status_code == 422 and "give the reason" in refused.text
         done = admin.post(f"/quality/institutions/{seeded['a']}/suspend", {"reason": "评估不合格"})
@@ -98,7 +103,8 @@ class TestSuspension:
         assert response.status_code == 303
         with Session(db_engine) as db:
             actions = [e.action for e in db.exec(select(AuditEntry).where(
-                AuditEntry.entity_type == "institution", AuditEntry.entity_id == str(seeded["a"]))).all()]
+                AuditEntry.entity_type == "institution", AuditEntry.entity_id == str(seeded["a"]))
+                .order_by(AuditEntry.id)).all()]
         assert actions[-2:] == ["institution.suspended", "institution.suspension_lifted"]
 
     def test_supervisors_cannot_suspend(self, supervisor, seeded):
