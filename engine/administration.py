@@ -113,7 +113,8 @@ def enrol(session: Session, exam_session_id: int, name: str, resident_id: str, a
         audit.record(session, actor, "candidate.created", "candidate", candidate.id, {"name": name})
     if session.exec(select(CandidateSession).where(CandidateSession.exam_session_id == exam_session_id,
                                                    CandidateSession.candidate_id == candidate.id)).first():
-        raise DuplicateError(N_("%(name)s is already enrolled in this exam session"), "resident_id", name=candidate.name)
+        raise DuplicateError(N_("%(name)s is already enrolled in this exam session"), "resident_id",
+                             name=candidate.name)
     room = session.get(Room, exam_session.room_id)
     enrolled = len(session.exec(select(CandidateSession.id).where(
         CandidateSession.exam_session_id == exam_session_id)).all())

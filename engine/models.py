@@ -122,7 +122,8 @@ class CandidateSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     exam_session_id: int = Field(foreign_key="examsession.id", index=True)
     candidate_id: int = Field(foreign_key="candidate.id", index=True)
-    status: CandidateSessionStatus = Field(default=CandidateSessionStatus.scheduled, index=True, sa_type=enum_type(CandidateSessionStatus))
+    status: CandidateSessionStatus = Field(default=CandidateSessionStatus.scheduled, index=True,
+                                           sa_type=enum_type(CandidateSessionStatus))
     started_at: datetime | None = None
     deadline: datetime | None = Field(default=None, index=True)
     submitted_at: datetime | None = None

@@ -8,6 +8,7 @@ exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -74,14 +75,10 @@ def _parse_priors(priors: list[str]) -> PriorSet | None:
 
 
 def _write_csv(rows: list[list], header: list[str], out: Path | None) -> None:
-    fh = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout
-    try:
+    with open(out, "w", newline="", encoding="utf-8") if out else contextlib.nullcontext(sys.stdout) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-    finally:
-        if out:
-            fh.close()
 
 
 def _num(v: float) -> str:

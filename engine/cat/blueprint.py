@@ -80,7 +80,7 @@ class Blueprint:
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise BlueprintError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})")
+            raise BlueprintError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         return cls.from_dict(doc)
 
     @classmethod

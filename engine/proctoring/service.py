@@ -69,7 +69,8 @@ def _clean_detail(detail: object) -> dict[str, Any]:
         if not isinstance(key, str) or len(key) > 40:
             raise InvalidInputError(N_("event detail has an invalid field name"), "detail")
         number = isinstance(value, (int, float)) and abs(value) < 2**53
-        if isinstance(value, bool) or value is None or number or isinstance(value, str) and len(value) <= MAX_DETAIL_TEXT:
+        short_text = isinstance(value, str) and len(value) <= MAX_DETAIL_TEXT
+        if isinstance(value, bool) or value is None or number or short_text:
             clean[key] = value
         else:
             raise InvalidInputError(N_("event detail field '%(name)s' is not a short text or number"), "detail",

@@ -478,12 +478,14 @@ class ScoreSheet:
         rows = [f"{self.scenario_id} v{self.scenario_version}", " | ".join(heads)]
         for line in self.lines:
             rows.append(
-                f"{line.id} {line.text[lang if lang == 'en' else 'zh']} | {line.points:g} | {line.awarded:g} | {_short(line.evidence)}"
+                f"{line.id} {line.text[lang if lang == 'en' else 'zh']} | {line.points:g} | {line.awarded:g} | "
+                f"{_short(line.evidence)}"
             )
         for line in self.deductions:
             if line.awarded:
                 rows.append(
-                    f"{line.id} {line.text['en' if not zh else 'zh']} | -{line.points:g} | -{line.awarded:g} | {_short(line.evidence)}"
+                    f"{line.id} {line.text['en' if not zh else 'zh']} | -{line.points:g} | -{line.awarded:g} | "
+                    f"{_short(line.evidence)}"
                 )
         for line in self.vetoes:
             if line.holds:

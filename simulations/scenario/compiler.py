@@ -753,7 +753,8 @@ class _Compiler:
         if per_tick > MAX_TICK_COST:
             raise self.error(
                 ("dynamics",),
-                f"about {per_tick} evaluation steps per tick exceed the limit of {MAX_TICK_COST}; reduce substeps or simplify",
+                f"about {per_tick} evaluation steps per tick exceed the limit of {MAX_TICK_COST}; "
+                "reduce substeps or simplify",
             )
         if program.n_ticks > MAX_TICKS:
             raise self.error(
@@ -763,7 +764,8 @@ class _Compiler:
         if per_tick * program.n_ticks > MAX_RUN_COST:
             raise self.error(
                 ("dynamics",),
-                f"a full run needs about {per_tick * program.n_ticks:.2g} evaluation steps, over the limit of {MAX_RUN_COST:.0e}",
+                f"a full run needs about {per_tick * program.n_ticks:.2g} evaluation steps, "
+                f"over the limit of {MAX_RUN_COST:.0e}",
             )
 
 
