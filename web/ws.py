@@ -432,7 +432,7 @@ async def _watch_room(websocket: WebSocket, exam_session_id: int) -> None:
         raise SocketClosed(CloseCode.not_found, "no such exam session") from None
     locale = locale_of(websocket, websocket.app.state.settings.default_locale)  # type: ignore[arg-type]
     async with room_hubs(websocket.app).watch(exam_session_id, locale) as frames:
-        reader = asyncio.create_task(_drain_supervisor_frames(websocket))
+        reader = asyncio.create_task(drain_read_only_frames(websocket))
         try:
             while True:
                 getter = asyncio.create_task(frames.get())
@@ -447,8 +447,8 @@ async def _watch_room(websocket: WebSocket, exam_session_id: int) -> None:
                 await reader
 
 
-async def _drain_supervisor_frames(websocket: WebSocket) -> None:
-    """Supervisors act through HTTP POSTs; frames they send are read, bounded and dropped."""
+async def drain_read_only_frames(websocket: WebSocket) -> None:
+    """For watch-only sockets (supervisors act through HTTP POSTs): frames are read, bounded and dropped."""
     while True:
         frame = await websocket.receive()
         if frame["type"] == "websocket.disconnect":

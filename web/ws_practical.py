@@ -36,7 +36,7 @@ from engine.practical.models import AttemptStatus, PracticalAttempt
 from engine.scheduling.service import ensure_may_supervise
 from web.auth import allow
 from web.bus import room_channel
-from web.ws import CloseCode, SocketClosed, authorize_socket
+from web.ws import CloseCode, SocketClosed, authorize_socket, drain_read_only_frames
 
 log = logging.getLogger("skillcert.ws_practical")
 router = APIRouter()
@@ -252,7 +252,7 @@ async def _watch(websocket: WebSocket, exam_session_id: int) -> None:
     except DeliveryError as exc:
         await _refuse_and_close(websocket, CloseCode.not_found, str(exc))
     async with websocket.app.state.bus.subscribe(monitor_channel(exam_session_id)) as subscription:
-        reader = asyncio.create_task(_drain(websocket))
+        reader = asyncio.create_task(drain_read_only_frames(websocket))
         try:
             await websocket.send_text(json.dumps(first))
             while True:
@@ -270,16 +270,6 @@ async def _watch(websocket: WebSocket, exam_session_id: int) -> None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-
-
-async def _drain(websocket: WebSocket) -> None:
-    """The monitor is read-only: frames are read, bounded and dropped."""
-    while True:
-        frame = await websocket.receive()
-        if frame["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(frame.get("code", 1000))
-        if len((frame.get("text") or "").encode()) + len(frame.get("bytes") or b"") > MAX_FRAME:
-            raise SocketClosed(CloseCode.too_big, f"frames are limited to {MAX_FRAME} bytes")
 
 
 router.add_api_websocket_route("/ws/practical/monitor/{exam_session_id}", monitor_socket)
