@@ -24,6 +24,7 @@ from web.auth import LoginThrottle, authorize, signed_in_user
 from web.bus import make_bus
 from web.db import make_engine, read_only
 from web.deps import get_db, load_user
+from web.group_commit import worker_writer
 from web.i18n import gettext_callables, locale_of
 from web.routes import (
     admin,
@@ -32,6 +33,7 @@ from web.routes import (
     auth,
     candidate,
     candidate_adaptive,
+    candidate_answers,
     candidate_practical,
     certificates,
     complaints,
@@ -62,19 +64,9 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.state.clock = clock
     app.state.login_throttle = LoginThrottle(settings.login_rate_limit, settings.redis_url)
     app.state.bus = make_bus(settings.redis_url)
+    app.state.writer = worker_writer(app.state.db)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):
-        request.state.user = None
-        request.state.locale = locale_of(request, settings.default_locale)
-        request.state.i18n = gettext_callables(request.state.locale)
-        request.state.gettext = request.state.i18n["gettext"]
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
+    app.add_middleware(RequestContext, default_locale=settings.default_locale)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
     app.dependency_overrides[get_db] = _request_session
@@ -85,10 +77,44 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
                    quality, complaints):
         app.include_router(module.router)
     # Sockets authorize themselves (web/ws.py): the app-wide dependencies read a Request.
+    # So does the answer route: the batch that stores it checks the account (candidate_answers.py).
+    # It comes first: routes are matched in order, and it is the most frequent request.
+    app.router.routes[:0] = candidate_answers.router.routes
     app.router.routes.extend(ws.router.routes)
     app.router.routes.extend(ws_practical.router.routes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY")]
+
+
+class RequestContext:
+    """Per request: no user yet, the locale and its translations; security headers on every
+    response. Plain ASGI: a ``BaseHTTPMiddleware`` costs a task group and a stream per request."""
+
+    def __init__(self, app, default_locale: str) -> None:
+        self.app, self.default_locale = app, default_locale
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request.state.user = None
+        request.state.locale = locale_of(request, self.default_locale)
+        request.state.i18n = gettext_callables(request.state.locale)
+        request.state.gettext = request.state.i18n["gettext"]
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _value in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(name, value) for name, value in SECURITY_HEADERS if name not in present]]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def _request_session(request: Request) -> AsyncIterator[Session]:
@@ -132,6 +158,7 @@ async def _lifespan(app: FastAPI):
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        await app.state.writer.close()
         await app.state.bus.close()
 
 

@@ -170,6 +170,15 @@ def make_bus(redis_url: str | None) -> EventBus:
     return RedisBus(redis_url) if redis_url else InProcessBus()
 
 
+async def publish_row(bus: EventBus, exam_session_id: int, sitting_id: int) -> None:
+    """After commit, from the event loop: supervisors watching the room see the sitting's new row.
+    A failure is logged only: the fact is committed, a lost fan-out costs a refresh."""
+    try:
+        await bus.publish(room_channel(exam_session_id), {"type": "row", "sitting": sitting_id})
+    except Exception:
+        log.exception("publishing the row of sitting %s failed", sitting_id)
+
+
 def publish_after_commit(bus: EventBus, messages: list[tuple[str, dict[str, Any]]]) -> None:
     """Publish from a sync route's worker thread, after its commit; failures are logged only.
 

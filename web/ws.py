@@ -46,6 +46,7 @@ from engine.scheduling import service as scheduling
 from web.auth import allow, declared_roles, signed_in_user
 from web.bus import room_channel, sitting_channel
 from web.db import read_only
+from web.group_commit import write
 from web.i18n import gettext_callables, locale_of
 from web.templating import templates
 
@@ -117,15 +118,15 @@ async def authorize_socket(websocket: WebSocket, endpoint: Callable[..., Any]) -
 
 
 async def _db(websocket: WebSocket, work: Callable[[Session], T], commit: bool = False, read: bool = False) -> T:
-    """Run database work in a thread with its own unit of work (``read``: no SQLite write lock)."""
+    """Run database work in a thread with its own unit of work (``read``: no SQLite write lock);
+    work to ``commit`` goes into the worker's group commit (web/group_commit.py)."""
+    if commit:
+        return await write(websocket.app, work)
     db = read_only(websocket.app.state.db) if read else websocket.app.state.db
 
     def run() -> T:
         with Session(db, expire_on_commit=False) as session:
-            result = work(session)
-            if commit:
-                session.commit()
-            return result
+            return work(session)
 
     return await asyncio.to_thread(run)
 
@@ -389,13 +390,8 @@ class PresenceKeeper:
         beats, self.beats = self.beats, {}
         now = self.app.state.clock()
 
-        def write() -> None:
-            with Session(self.app.state.db, expire_on_commit=False) as db:
-                proctoring.record_presence(db, beats, now)
-                db.commit()
-
         try:
-            await asyncio.to_thread(write)
+            await write(self.app, lambda db: proctoring.record_presence(db, beats, now))
         except Exception:  # the next beats retry; presence is a hint, never evidence
             log.exception("writing presence of %s pages failed", len(beats))
 

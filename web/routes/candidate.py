@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,12 +10,12 @@ from sqlmodel import Session
 
 from engine import delivery
 from engine.adaptive import service as adaptive
-from engine.errors import DeadlinePassedError
 from engine.models import CandidateSession, CandidateSessionStatus, Role, User
 from engine.results import service as results
 from web.auth import allow
-from web.bus import publish_after_commit, room_channel
+from web.bus import publish_after_commit, publish_row, room_channel
 from web.deps import current_user, get_db, now
+from web.group_commit import write
 from web.routes.candidate_adaptive import page_url as adaptive_page
 from web.templating import render
 
@@ -63,14 +62,18 @@ def my_exams(request: Request, db: Session = Depends(get_db), user: User = Depen
 
 @router.post("/sessions/{sitting_id}/start")
 @allow(Role.candidate)
-def start(request: Request, sitting_id: int, db: Session = Depends(get_db), user: User = Depends(current_user),
-          at: datetime = Depends(now)):
-    """Start the exam: the server fixes the deadline now."""
-    sitting = _my_sitting(db, user, sitting_id)
-    if sitting.status == CandidateSessionStatus.scheduled:
-        delivery.start(db, sitting, user.username, at)
-        db.commit()
-        _row_changed(request, sitting)
+async def start(request: Request, sitting_id: int, user: User = Depends(current_user), at: datetime = Depends(now)):
+    """Start the exam: the server fixes the deadline now (in the worker's group commit)."""
+
+    def start_unless_started(db: Session) -> CandidateSession | None:
+        sitting = _my_sitting(db, user, sitting_id)
+        if sitting.status != CandidateSessionStatus.scheduled:
+            return None
+        return delivery.start(db, sitting, user.username, at)
+
+    started = await write(request.app, start_unless_started)
+    if started is not None:
+        await publish_row(request.app.state.bus, started.exam_session_id, started.id)
     return RedirectResponse(f"/candidate/sessions/{sitting_id}", status_code=303)
 
 
@@ -127,31 +130,6 @@ def _sitting_context(db: Session, sitting: CandidateSession, at: datetime, posit
         "server_now_ms": int(at.timestamp() * 1000),
         "last_seq": delivery.last_client_seq(db, sitting),
     }
-
-
-@router.post("/sessions/{sitting_id}/items/{position}/answer")
-@allow(Role.candidate)
-def answer(request: Request, sitting_id: int, position: int, seq: int = Form(),
-           answer: list[str] = Form(default=[]), db: Session = Depends(get_db),
-           user: User = Depends(current_user), at: datetime = Depends(now)):
-    """Store an answer at once (idempotent by sequence number); confirm what was stored."""
-    sitting = _my_sitting(db, user, sitting_id)
-    # Read before writing: the audit append in record_answer takes the chain head's row lock
-    # (PostgreSQL) that every writer waits for until our commit, so nothing may run between
-    # it and the commit; on SQLite a read after the commit would take the write lock again.
-    items = delivery.presented_items(db, sitting)
-    try:
-        receipt = delivery.record_answer(db, sitting, position, answer, seq, user.username, at)
-    except DeadlinePassedError:
-        db.commit()  # the refusal and the server-side submission are facts to keep
-        raise
-    db.commit()  # committed before the candidate is told it is stored
-    items = [replace(i, answer=receipt.answer) if i.position == position else i for i in items]
-    if not receipt.replayed:
-        _row_changed(request, sitting)
-    return render(request, "candidate/_saved.html",
-                  {"receipt": receipt, "item": next(i for i in items if i.position == position),
-                   "progress": delivery.progress_of(items), "sitting": sitting})
 
 
 @router.post("/sessions/{sitting_id}/items/{position}/flag")
