@@ -20,11 +20,11 @@ from engine import delivery
 from engine.practical import service as practical
 from itembank.timeutil import utcnow
 from web import errors, ws, ws_practical
-from web.auth import LoginThrottle, authorize, signed_in_user
+from web.auth import LoginThrottle, SignedInUsers, authorize, resolve_user
 from web.bus import make_bus
-from web.db import make_engine, read_only
+from web.db import make_engine
 from web.deps import get_db, load_user
-from web.group_commit import worker_writer
+from web.group_commit import worker_writer, write
 from web.i18n import gettext_callables, locale_of
 from web.routes import (
     admin,
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, db: Engine | None = None,
     app.state.login_throttle = LoginThrottle(settings.login_rate_limit, settings.redis_url)
     app.state.bus = make_bus(settings.redis_url)
     app.state.writer = worker_writer(app.state.db)
+    app.state.signed_in = SignedInUsers()
 
     app.add_middleware(RequestContext, default_locale=settings.default_locale)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
@@ -130,26 +131,23 @@ async def _request_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def _load_user(request: Request) -> None:
-    """``web.deps.load_user`` in a short unit of work of its own.
+    """``web.deps.load_user`` without the request's session (``web.auth.resolve_user``).
 
     With SQLite every transaction takes the write lock at its first statement (BEGIN
     IMMEDIATE). Looking the user up in the request's session would take the lock in the
     dependency's worker thread and keep it until the route runs in another one; with every
     worker busy waiting for that lock, the route never gets a thread (seen as a total stall
-    under a start storm of a few hundred candidates). Here the lock is released before the
-    route starts, and the route takes it in the thread that will finish the work.
+    under a start storm of a few hundred candidates).
     """
+    request.state.user = await resolve_user(request)
 
-    def lookup():
-        # A read: on SQLite it needs no write lock at all (web.db.read_only).
-        with Session(read_only(request.app.state.db), expire_on_commit=False) as session:
-            return signed_in_user(request, session)
 
-    request.state.user = await anyio.to_thread.run_sync(lookup)
+REQUEST_THREADS = 12  # sync routes at once: more threads only fight over the GIL
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI):
+    anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
     await app.state.bus.start()
     sweeper = asyncio.create_task(_sweep_overdue_sittings(app))
     try:
@@ -166,18 +164,21 @@ async def _sweep_overdue_sittings(app: FastAPI) -> None:
     """Submit sittings at their deadline even when no browser is left to ask."""
     interval = app.state.settings.expiry_sweep_seconds
     while True:
-        try:
-            await asyncio.to_thread(_sweep_once, app)
+        try:  # in the worker's group commit, beside the answers it may refuse
+            await write(app, lambda session: _sweep(session, app.state.clock()))
         except Exception:  # a failed sweep must not end the loop; the next one retries
             log.exception("overdue-sitting sweep failed")
         await asyncio.sleep(interval)
 
 
+def _sweep(session: Session, now: datetime) -> int:
+    """Theory sittings and practical attempts past their deadline, settled in ``session``."""
+    return delivery.expire_overdue(session, now) + practical.settle_overdue(session, now)
+
+
 def _sweep_once(app: FastAPI) -> int:
+    """One sweep in a transaction of its own (tests call it directly)."""
     with Session(app.state.db, expire_on_commit=False) as session:
-        count = delivery.expire_overdue(session, app.state.clock())
-        session.commit()
-    with Session(app.state.db, expire_on_commit=False) as session:  # practical attempts end on time too
-        count += practical.settle_overdue(session, app.state.clock())
+        count = _sweep(session, app.state.clock())
         session.commit()
         return count

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio.to_thread
 from fastapi import Request
 from limits import parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
 from engine.models import Role, User
 from web.errors import CsrfError, Forbidden, LoginRequired
@@ -73,6 +76,55 @@ def signed_in_user(request: Request, session: Session) -> User | None:
     user = session.get(User, user_id)
     if user is None or not user.active or request.session.get("role") != user.role:
         request.session.clear()
+        return None
+    return user
+
+
+class SignedInUsers:
+    """The accounts session cookies name, remembered per worker for ``TTL`` seconds.
+
+    Every request and socket needs the signed-in account; reading it each time cost a
+    thread hop and a transaction per request, the largest single cost under load. An
+    account deactivated or given another role is refused within ``TTL`` seconds on every
+    worker. Each request gets its own detached copy, so none can change another's.
+    """
+
+    TTL = 2.0
+
+    def __init__(self) -> None:
+        self._users: dict[int, tuple[float, dict]] = {}
+
+    def get(self, user_id: int) -> User | None:
+        found = self._users.get(user_id)
+        if found is None or time.monotonic() - found[0] > self.TTL:
+            return None
+        return User(**found[1])
+
+    def put(self, user: User) -> None:
+        if len(self._users) > 50_000:
+            self._users.clear()
+        self._users[user.id] = (time.monotonic(), user.model_dump())
+
+
+async def resolve_user(connection: HTTPConnection) -> User | None:
+    """The signed-in account of a request or socket, or None (and the session cleared)."""
+    user_id = connection.session.get("uid")
+    if user_id is None:
+        return None
+    users: SignedInUsers = connection.app.state.signed_in
+    user = users.get(user_id)
+    if user is None:
+        def lookup() -> User | None:
+            from web.db import read_only  # a read: on SQLite it needs no write lock at all
+
+            with Session(read_only(connection.app.state.db), expire_on_commit=False) as session:
+                return session.get(User, user_id)
+
+        user = await anyio.to_thread.run_sync(lookup)
+        if user is not None:
+            users.put(user)
+    if user is None or not user.active or connection.session.get("role") != user.role:
+        connection.session.clear()
         return None
     return user
 

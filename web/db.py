@@ -15,13 +15,18 @@ from sqlmodel import Session, create_engine
 
 import engine.schema  # noqa: F401  (registers every table on the shared metadata)
 
+SQLITE_POOL_SIZE = 48
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        db = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections are kept: one beyond the pool would be opened (and its pragmas run) and
+        # closed per request, and the request threads (40) plus the writer all read at once.
+        db = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           pool_size=SQLITE_POOL_SIZE, max_overflow=8)
         event.listen(db, "connect", _sqlite_pragmas)
         event.listen(db, "begin", _sqlite_begin_immediate)
         return db

@@ -43,7 +43,7 @@ from engine.proctoring import service as proctoring
 from engine.proctoring.events import EventKind
 from engine.proctoring.roster import LiveLine
 from engine.scheduling import service as scheduling
-from web.auth import allow, declared_roles, signed_in_user
+from web.auth import allow, declared_roles, resolve_user
 from web.bus import room_channel, sitting_channel
 from web.db import read_only
 from web.group_commit import write
@@ -108,7 +108,7 @@ async def authorize_socket(websocket: WebSocket, endpoint: Callable[..., Any]) -
     await websocket.accept()
     if not same_origin(websocket):
         raise SocketClosed(CloseCode.forbidden, "origin not allowed")
-    user = await _db(websocket, lambda db: signed_in_user(websocket, db), read=True)  # type: ignore[arg-type]
+    user = await resolve_user(websocket)
     if user is None:
         raise SocketClosed(CloseCode.not_signed_in, "sign in first")
     roles = declared_roles(endpoint)
