@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from engine import audit
@@ -106,24 +107,27 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
     if definition.theory_mode == "adaptive":  # items are chosen one at a time (engine/adaptive)
         from engine.adaptive.service import start_adaptive
         return start_adaptive(session, sitting, definition, actor, now)
-    form = session.exec(
-        select(ExamFormItem).where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)
-    ).all()
+    # A few set-based statements, not ORM objects per item: a whole room presses start at once.
+    form = session.execute(
+        select(ExamFormItem.position, ExamFormItem.item_id, ExamFormItem.points)
+        .where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)).all()
     if not form:
         raise InvalidInputError(N_("exam %(code)s has no items on its form"), code=definition.code)
-    versions = _current_versions(session, [line.item_id for line in form])  # one query, not two per item
-    for line in form:
-        version = versions.get(line.item_id) or _current_version(session, line.item_id)
-        if version.administered_at is None:
-            version.administered_at = now  # freezes this version from now on
-            session.add(version)
-        session.add(SessionItem(candidate_session_id=sitting.id, position=line.position,
-                                item_version_id=version.id, points=line.points))
+    versions = _current_version_ids(session, [item_id for _position, item_id, _points in form])
+    for _position, item_id, _points in form:
+        if item_id not in versions:
+            versions[item_id] = _current_version(session, item_id).id  # raises for a broken form
+    session.execute(update(ItemVersion).where(col(ItemVersion.id).in_(list(versions.values())),
+                                              col(ItemVersion.administered_at).is_(None))
+                    .values(administered_at=now))  # freezes these versions from now on
+    session.execute(insert(SessionItem), [
+        {"candidate_session_id": sitting.id, "position": position, "item_version_id": versions[item_id],
+         "points": points, "flagged": False} for position, item_id, points in form])
     candidate = session.get(Candidate, sitting.candidate_id)
     sitting.accommodation_minutes = candidate.extra_time_minutes if candidate else 0
     sitting.started_at = now
     sitting.deadline = timing.initial_deadline(now, definition.duration_minutes, sitting.accommodation_minutes)
-    sitting.current_position = form[0].position
+    sitting.current_position = form[0][0]
     session.add(sitting)
     session.flush()
     audit.record(session, actor, "session.started", "candidate_session", sitting.id,
@@ -132,10 +136,10 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
     return sitting
 
 
-def _current_versions(session: Session, item_ids: list[int]) -> dict[int, ItemVersion]:
-    rows = session.exec(select(ItemVersion).join(Item, col(Item.id) == ItemVersion.item_id)
-                        .where(col(Item.id).in_(item_ids), ItemVersion.version_no == Item.current_version)).all()
-    return {version.item_id: version for version in rows}
+def _current_version_ids(session: Session, item_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(select(ItemVersion.item_id, ItemVersion.id).join(Item, col(Item.id) == ItemVersion.item_id)
+                           .where(col(Item.id).in_(item_ids), ItemVersion.version_no == Item.current_version)).all()
+    return {item_id: version_id for item_id, version_id in rows}
 
 
 def _current_version(session: Session, item_id: int) -> ItemVersion:
