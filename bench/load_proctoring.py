@@ -9,10 +9,13 @@ Loopback only, bounded in count and time: the clients are asyncio tasks dealt ov
 ``skillcert serve`` subprocess (``--workers``) on 127.0.0.1 with its own
 data directory (and, with --postgres, a schema of its own, dropped afterwards).
 
-Each candidate signs in, presses *start* (the first ``--storm`` of them within
-``--storm-seconds``, as when a whole room begins together; the others over the next 15
-seconds), opens the proctoring WebSocket (heartbeat every 10 s) and answers a random
-question every 10 s on average (exponential gaps) for ``--duration`` seconds.
+Each candidate signs in, presses *start*, opens the proctoring WebSocket (heartbeat every
+10 s) and answers a random question every 10 s on average (exponential gaps). The other
+rooms start over ``--warmup`` seconds; then ``--duration`` seconds are measured, and 5 s
+into them the storm room's ``--storm`` candidates all press start within
+``--storm-seconds`` (as when a whole room begins together) while the rest keep answering.
+Latencies are those of answers sent in the measured window (the warm-up's are reported
+apart).
 ``--supervisors`` supervisors watch the rooms' live rosters. Reported: answers/s,
 answer acknowledgement latency (p50/p99), the delay from an answer being sent to the
 candidate's row arriving on a supervisor's socket (p50/p99), errors, and lost answers
@@ -61,7 +64,9 @@ async def bare_answer(payload: dict) -> dict:
 
 @dataclass
 class Stats:
-    acks: list[float] = field(default_factory=list)
+    acks: list[float] = field(default_factory=list)  # answers sent in the measured window
+    warmup_acks: list[float] = field(default_factory=list)
+    storm_starts: list[float] = field(default_factory=list)
     to_supervisor: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     acked: dict[tuple[int, int], tuple[int, list[str]]] = field(default_factory=dict)
@@ -74,7 +79,9 @@ class Stats:
 
     def merge(self, other: Stats) -> None:
         self.acks += other.acks
+        self.warmup_acks += other.warmup_acks
         self.starts += other.starts
+        self.storm_starts += other.storm_starts
         self.sent += other.sent
         self.answers_in_window += other.answers_in_window
         self.retries += other.retries
@@ -239,7 +246,7 @@ async def candidate(base: str, cookie: tuple[str, str], username: str, sitting: 
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
         began = time.monotonic()
         response = await client.post(f"/candidate/sessions/{sitting}/start", data={"csrf_token": csrf})
-        stats.starts.append(time.monotonic() - began)
+        (stats.storm_starts if start_at >= window[0] else stats.starts).append(time.monotonic() - began)
         if response.status_code != 303:
             stats.error(f"start {response.status_code}")
             return
@@ -296,9 +303,11 @@ async def _answer(client, csrf, sitting, options, seq, window, stats: Stats) -> 
     if response.status_code != 200:
         stats.error(f"answer {response.status_code}")
         return
-    stats.acks.append(done - sent)
     if window[0] <= sent < window[1]:
+        stats.acks.append(done - sent)
         stats.answers_in_window += 1
+    else:
+        stats.warmup_acks.append(done - sent)
     previous = stats.acked.get((sitting, position))
     if previous is None or previous[0] < seq:
         stats.acked[(sitting, position)] = (seq, answer)
@@ -342,13 +351,20 @@ async def bare_client(base: str, start_at: float, until: float, window, stats: S
             if not ok:
                 stats.error("bare")
                 continue
-            stats.acks.append(time.monotonic() - sent)
             if window[0] <= sent < window[1]:
+                stats.acks.append(time.monotonic() - sent)
                 stats.answers_in_window += 1
 
 
-def schedule(count: int, storm: int, storm_seconds: float, now: float) -> list[float]:
-    return [now + (random.uniform(0, storm_seconds) if i < storm else random.uniform(storm_seconds, storm_seconds + 15))
+STORM_AFTER = 5.0  # seconds into the measured window when the storm room presses start
+
+
+def schedule(count: int, storm: int, storm_seconds: float, now: float, warmup: float) -> list[float]:
+    """Start times: the storm room (the first ``storm`` candidates, one room) all within
+    ``storm_seconds``, ``STORM_AFTER`` seconds into the measured window; the other rooms
+    began earlier, spread over the warm-up, and are answering when the storm comes."""
+    storm_at = now + warmup + STORM_AFTER
+    return [storm_at + random.uniform(0, storm_seconds) if i < storm else now + random.uniform(0, warmup)
             for i in range(count)]
 
 
@@ -393,9 +409,8 @@ def run_sharded(base: str, people, cookies, options, args, bare: bool = False) -
 
     rooms = sorted({room for _u, _s, room in people})
     t0 = time.monotonic() + 3 + args.client_processes  # processes need a moment to start
-    starts = schedule(len(people), args.storm, args.storm_seconds, t0)
-    steady_from = t0 + args.storm_seconds + 15
-    window = (steady_from, steady_from + args.duration)
+    starts = schedule(len(people), args.storm, args.storm_seconds, t0, args.warmup)
+    window = (t0 + args.warmup, t0 + args.warmup + args.duration)
     n = args.client_processes
     shards = [Shard(base, [], [], options, window, seed=7 + k, bare=bare) for k in range(n)]
     for i, ((user, sitting, _room), start) in enumerate(zip(people, starts, strict=True)):
@@ -411,11 +426,12 @@ def run_sharded(base: str, people, cookies, options, args, bare: bool = False) -
     stats = Stats()
     for part in parts:
         stats.merge(part)
-    stats.to_supervisor = to_supervisor_delays(stats, room_of, watcher_room)
+    stats.to_supervisor = to_supervisor_delays(stats, room_of, watcher_room, window)
     return stats
 
 
-def to_supervisor_delays(stats: Stats, room_of: dict[int, int], watcher_room: dict[int, int]) -> list[float]:
+def to_supervisor_delays(stats: Stats, room_of: dict[int, int], watcher_room: dict[int, int],
+                         window: tuple[float, float]) -> list[float]:
     """For each answer sent and each supervisor watching its room: the delay until that
     candidate's row next arrived on the supervisor's socket (never arrived: not counted,
     but ``stats.never_arrived`` counts it)."""
@@ -423,6 +439,8 @@ def to_supervisor_delays(stats: Stats, room_of: dict[int, int], watcher_room: di
 
     delays = []
     for sitting, sent in stats.sent:
+        if not window[0] <= sent < window[1]:
+            continue
         for watcher, room in watcher_room.items():
             if room != room_of[sitting]:
                 continue
@@ -457,7 +475,10 @@ def report(name: str, stats: Stats, duration: float) -> dict:
         "to_supervisor_p50_ms": round(pct(stats.to_supervisor, 0.5), 1),
         "to_supervisor_p99_ms": round(pct(stats.to_supervisor, 0.99), 1),
         "to_supervisor_never": stats.never_arrived,
-        "start_p99_ms": round(pct(stats.starts, 0.99), 1),
+        "storm_start_p50_ms": round(pct(stats.storm_starts, 0.5), 1),
+        "storm_start_p99_ms": round(pct(stats.storm_starts, 0.99), 1),
+        "warmup_start_p99_ms": round(pct(stats.starts, 0.99), 1),
+        "warmup_answers": len(stats.warmup_acks), "warmup_ack_p99_ms": round(pct(stats.warmup_acks, 0.99), 1),
         "errors": dict(stats.errors), "answer_retries": stats.retries,
     }
     result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]  # a shared machine skews every figure
@@ -479,7 +500,10 @@ def main() -> None:
     parser.add_argument("--supervisors", type=int, default=20)
     parser.add_argument("--storm", type=int, default=500)
     parser.add_argument("--storm-seconds", type=float, default=5.0)
-    parser.add_argument("--duration", type=float, default=45.0, help="seconds of steady answering measured")
+    parser.add_argument("--duration", type=float, default=45.0,
+                        help="seconds measured; the storm comes 5 s into them")
+    parser.add_argument("--warmup", type=float, default=60.0,
+                        help="seconds over which the other rooms start before the measured window")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL at SKILLCERT_TEST_POSTGRES_URL")
     parser.add_argument("--redis", action="store_true", help="Redis bus at SKILLCERT_TEST_REDIS_URL")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (more than one needs --redis)")
@@ -489,6 +513,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.candidates <= MAX_CANDIDATES or not 1 <= args.duration <= MAX_DURATION:
         parser.error(f"bounded: 1..{MAX_CANDIDATES} candidates, 1..{MAX_DURATION:.0f} s")
+    if not 0 <= args.warmup <= MAX_DURATION or args.duration < STORM_AFTER + args.storm_seconds + 10:
+        parser.error(f"bounded: warm-up 0..{MAX_DURATION:.0f} s; the measured window must hold the storm and 10 s more")
     if not 1 <= args.workers <= 4 or not 1 <= args.client_processes <= 8:
         parser.error("bounded: 1..4 workers, 1..8 client processes")
     if args.workers > 1 and not args.redis:

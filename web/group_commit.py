@@ -47,8 +47,10 @@ class GroupCommit(Generic[Req, Out]):
     """``handle(session, requests) -> outcomes`` run for queued requests, one commit per batch."""
 
     def __init__(self, db: Engine, handle: Callable[[Session, list[Req]], list[Out | Failed]], name: str,
-                 max_batch: int = 256, max_waiting: int = 4000) -> None:
+                 max_batch: int = 256, max_waiting: int = 4000,
+                 slow: Callable[[Req], bool] = lambda _request: False, max_slow: int = 256) -> None:
         self.db, self.handle, self.name = db, handle, name
+        self.slow, self.max_slow = slow, max_slow
         self.max_batch, self.max_waiting = max_batch, max_waiting
         self.waiting: list[tuple[Req, asyncio.Future]] = []
         self.wake: asyncio.Event | None = None
@@ -86,7 +88,7 @@ class GroupCommit(Generic[Req, Out]):
             await self.wake.wait()
             self.wake.clear()
             while self.waiting:
-                batch, self.waiting = self.waiting[:self.max_batch], self.waiting[self.max_batch:]
+                batch, self.waiting = self._next_batch()
                 try:
                     # The loop's default executor: closing the loop waits for a batch still running.
                     # Batches never overlap: this task awaits each before taking the next.
@@ -98,6 +100,20 @@ class GroupCommit(Generic[Req, Out]):
                 for (_request, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():  # the request may have been cancelled (client gone)
                         future.set_result(outcome)
+
+    def _next_batch(self) -> tuple[list, list]:
+        """Up to ``max_batch`` requests, of which at most ``max_slow`` are ``slow`` ones (in
+        arrival order either way): a start storm's heavy jobs then share each transaction
+        with the answers queued beside them instead of holding them up for a whole batch."""
+        taken, left, slow = [], [], 0
+        for entry in self.waiting:
+            is_slow = self.slow(entry[0])
+            if len(taken) < self.max_batch and not (is_slow and slow >= self.max_slow):
+                taken.append(entry)
+                slow += is_slow
+            else:
+                left.append(entry)
+        return taken, left
 
     def _transaction(self, requests: list[Req]) -> list[Out | Failed]:
         with Session(self.db, expire_on_commit=False) as session:
@@ -113,6 +129,9 @@ def run_job(session: Session, job: Callable[[Session], Any]) -> Any:
             return job(session)
     except Exception as exc:  # noqa: BLE001 — handed to the job's request, not to the batch
         return Failed(exc)
+
+
+MAX_JOBS_PER_BATCH = 8
 
 
 def worker_writer(db: Engine) -> GroupCommit:
@@ -136,7 +155,9 @@ def worker_writer(db: Engine) -> GroupCommit:
                 outcomes[index] = outcome
         return outcomes
 
-    return GroupCommit(db, handle, name="writer")
+    # ORM jobs (a start pins a whole form) cost milliseconds, an answer a fraction of one.
+    return GroupCommit(db, handle, name="writer", slow=lambda request: not isinstance(request, AnswerRequest),
+                       max_slow=MAX_JOBS_PER_BATCH)
 
 
 async def write(app, job: Callable[[Session], T]) -> T:
