@@ -87,6 +87,16 @@ def record_many(session: Session, entries: list[Pending]) -> None:
     session.flush()
 
 
+def lock_head(session: Session) -> None:
+    """Take the chain head's lock now, for the rest of the transaction.
+
+    A transaction that appends several entries among other writes (a group commit) takes
+    it first: taken in the middle, after one job's entry and before another job's row
+    locks, it deadlocks against a transaction that holds such a row and waits for the head.
+    """
+    _locked_head(session)
+
+
 def _locked_head(session: Session) -> AuditHead:
     """The chain head, row-locked until commit (SQLite's BEGIN IMMEDIATE already serializes)."""
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()

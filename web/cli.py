@@ -54,7 +54,10 @@ def serve(host: str = typer.Option(None, help="Bind address (default from settin
     except SettingsError as exc:
         _fail(str(exc))
     uvicorn.run("web.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, reload=reload, proxy_headers=True)
+                workers=workers, reload=reload, proxy_headers=True,
+                # Frames are small or go to a test center's LAN: compressing each one cost
+                # more CPU than any link saved (a roster table per supervisor, every 15 s).
+                ws_per_message_deflate=False)
 
 
 @db_app.command("upgrade")

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from engine import audit
 from engine.answers import AnswerRequest, PresentedLines, record_batch
 
 log = logging.getLogger("skillcert.group_commit")
@@ -142,6 +143,7 @@ def worker_writer(db: Engine) -> GroupCommit:
     lines = PresentedLines()
 
     def handle(session: Session, requests: list[Any]) -> list[Any]:
+        audit.lock_head(session)  # first: every row lock of the batch is taken after it
         outcomes: list[Any] = [None] * len(requests)
         answers = []
         for index, request in enumerate(requests):

@@ -63,6 +63,7 @@ PRESENCE_WRITE_SECONDS = 5
 ROSTER_REFRESH_SECONDS = 15  # the whole table again (time left of quiet rows); rows change live
 PRESENCE_CHECK_SECONDS = 5  # how often a quiet room looks for pages that stopped beating
 RENDER_INTERVAL = 0.2  # at most one roster render per room and worker this often
+OOB_ATTRIBUTE = 'hx-swap-oob="true"'  # as supervisor/_row.html writes it on a pushed row
 WATCHER_QUEUE = 64  # frames a slow supervisor socket may lag before it gets the whole table
 
 
@@ -589,9 +590,12 @@ class RoomHub:
         template = templates.get_template("supervisor/_row.html")
 
         def read_and_render(db: Session) -> list[tuple[LiveLine, str, str]]:
-            return [(line, template.render({**self.context, "line": line, "oob": False, "now": now}),
-                     template.render({**self.context, "line": line, "oob": True, "now": now}))
-                    for line in live_roster.lines(db, self.exam_session_id, now, sitting_ids)]
+            rendered = []
+            for line in live_roster.lines(db, self.exam_session_id, now, sitting_ids):
+                pushed = template.render({**self.context, "line": line, "oob": True, "now": now})
+                # The kept copy is the same row without the swap attribute: one render, not two.
+                rendered.append((line, pushed.replace(OOB_ATTRIBUTE, "", 1), pushed))
+            return rendered
 
         rendered = await self._read(read_and_render)
         for line, html, _pushed in rendered:

@@ -20,7 +20,6 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from engine import delivery
 from engine.answers import AnswerOutcome, AnswerRequest
@@ -29,8 +28,9 @@ from engine.errors import N_, DeadlinePassedError, InvalidInputError
 from engine.models import CandidateSession, Role, User
 from itembank.models import ItemType
 from web.auth import allow, check_csrf
-from web.bus import publish_after_commit, publish_row, room_channel
+from web.bus import publish_row
 from web.errors import Forbidden, LoginRequired
+from web.group_commit import write
 from web.templating import render
 
 router = APIRouter()  # mounted without the app-wide HTTP dependencies (see create_app)
@@ -68,7 +68,7 @@ async def answer(request: Request, sitting_id: int, position: int) -> HTMLRespon
     if outcome.error is not None:
         raise outcome.error
     if outcome.full_path:
-        return await run_in_threadpool(_full_path, request, sitting_id, position, answer_given, seq, at)
+        return await _full_path(request, sitting_id, position, answer_given, seq, at)
     receipt = outcome.receipt
     if not receipt.replayed:
         await publish_row(request.app.state.bus, outcome.exam_session_id, sitting_id)
@@ -88,24 +88,28 @@ def _saved(request: Request, sitting_id: int, receipt: AnswerReceipt, cell: _Cel
                   {"receipt": receipt, "item": cell, "progress": progress, "sitting": {"id": sitting_id}})
 
 
-def _full_path(request: Request, sitting_id: int, position: int, answer_given: list[str], seq: int,
-               at: datetime) -> HTMLResponse:
-    """``delivery.record_answer`` in a transaction of its own (deadline passed, adaptive)."""
-    with Session(request.app.state.db, expire_on_commit=False) as db:
+async def _full_path(request: Request, sitting_id: int, position: int, answer_given: list[str], seq: int,
+                     at: datetime) -> HTMLResponse:
+    """``delivery.record_answer`` as a job of the worker's group commit (deadline passed, adaptive)."""
+    user_id = int(request.session["uid"])
+
+    def job(db: Session):
         sitting = db.get(CandidateSession, sitting_id)
-        username = db.get(User, int(request.session["uid"])).username
+        username = db.get(User, user_id).username
         items = delivery.presented_items(db, sitting)
         try:
             receipt = delivery.record_answer(db, sitting, position, answer_given, seq, username, at)
-        except DeadlinePassedError:
-            db.commit()  # the refusal and the server-side submission are facts to keep
-            raise
-        db.commit()  # committed before the candidate is told it is stored
+        except DeadlinePassedError as refused:
+            return refused  # returned, not raised: the refusal and the server-side submission are kept
+        return receipt, items, sitting.exam_session_id
+
+    done = await write(request.app, job)
+    if isinstance(done, DeadlinePassedError):
+        raise done
+    receipt, items, exam_session_id = done
     items = [replace(i, answer=receipt.answer) if i.position == position else i for i in items]
     item = next(i for i in items if i.position == position)
     if not receipt.replayed:
-        publish_after_commit(request.app.state.bus,
-                             [(room_channel(sitting.exam_session_id), {"type": "row", "sitting": sitting_id})])
+        await publish_row(request.app.state.bus, exam_session_id, sitting_id)
     return _saved(request, sitting_id, receipt, _Cell(position, item.item_type, receipt.answer, item.flagged),
                   delivery.progress_of(items))
-
