@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from itembank.columns import enum_type
@@ -192,6 +192,9 @@ class Result(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     """Append-only, hash-chained record of every state change."""
+
+    # An entity's entries of one kind (the live roster's answer times, timelines).
+    __table_args__ = (Index("ix_auditentry_entity_action", "entity_type", "entity_id", "action"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)

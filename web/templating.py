@@ -18,6 +18,9 @@ templates = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
+# Templates ship with the code: checking every file's mtime on each render cost more than
+# the roster rows themselves under load. A deployment restarts to change them.
+templates.env.auto_reload = False
 # Item text is stored sanitized; ``rich`` sanitizes again at render time before ``|safe``.
 templates.env.globals["rich"] = clean_html
 
