@@ -6,6 +6,7 @@ dependency refuses any route that declares nothing (fail closed).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import time
@@ -17,7 +18,8 @@ from fastapi import Request
 from limits import parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 from starlette.requests import HTTPConnection
 
 from engine.models import Role, User
@@ -84,15 +86,20 @@ class SignedInUsers:
     """The accounts session cookies name, remembered per worker for ``TTL`` seconds.
 
     Every request and socket needs the signed-in account; reading it each time cost a
-    thread hop and a transaction per request, the largest single cost under load. An
-    account deactivated or given another role is refused within ``TTL`` seconds on every
-    worker. Each request gets its own detached copy, so none can change another's.
+    thread hop and a transaction per request, the largest single cost under load. Misses
+    that arrive together (a room pressing start) are read in one query. An account
+    deactivated or given another role is refused within ``TTL`` seconds on every worker.
+    Each request gets its own detached copy, so none can change another's.
     """
 
     TTL = 2.0
+    LIMIT = 50_000
 
     def __init__(self) -> None:
         self._users: dict[int, tuple[float, dict]] = {}
+        self._wanted: dict[int, list[asyncio.Future]] = {}
+        self._loader: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def get(self, user_id: int) -> User | None:
         found = self._users.get(user_id)
@@ -101,28 +108,56 @@ class SignedInUsers:
         return User(**found[1])
 
     def put(self, user: User) -> None:
-        if len(self._users) > 50_000:
+        if len(self._users) > self.LIMIT:
             self._users.clear()
         self._users[user.id] = (time.monotonic(), user.model_dump())
+
+    async def fetch(self, db: Engine, user_id: int) -> User | None:
+        user = self.get(user_id)
+        if user is not None:
+            return user
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._loader is None or self._loader.done():
+            if self._loop is not loop:  # a test client runs a loop per request
+                self._loop, self._wanted = loop, {}
+            self._loader = loop.create_task(self._load_wanted(db))
+        wanted = loop.create_future()
+        self._wanted.setdefault(user_id, []).append(wanted)
+        return await wanted
+
+    async def _load_wanted(self, db: Engine) -> None:
+        await asyncio.sleep(0)  # let the misses of this moment join
+        while self._wanted:
+            wanted, self._wanted = self._wanted, {}
+            try:
+                users = await anyio.to_thread.run_sync(_read_users, db, list(wanted))
+            except Exception as exc:  # noqa: BLE001 — each waiting request learns why
+                for futures in wanted.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for user_id, futures in wanted.items():
+                if user_id in users:
+                    self.put(users[user_id])
+                for future in futures:
+                    if not future.done():
+                        future.set_result(self.get(user_id) if user_id in users else None)
+
+
+def _read_users(db: Engine, user_ids: list[int]) -> dict[int, User]:
+    from web.db import read_only  # a read: on SQLite it needs no write lock at all
+
+    with Session(read_only(db), expire_on_commit=False) as session:
+        return {user.id: user for user in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
 
 
 async def resolve_user(connection: HTTPConnection) -> User | None:
     """The signed-in account of a request or socket, or None (and the session cleared)."""
     user_id = connection.session.get("uid")
-    if user_id is None:
+    if not isinstance(user_id, int):
         return None
-    users: SignedInUsers = connection.app.state.signed_in
-    user = users.get(user_id)
-    if user is None:
-        def lookup() -> User | None:
-            from web.db import read_only  # a read: on SQLite it needs no write lock at all
-
-            with Session(read_only(connection.app.state.db), expire_on_commit=False) as session:
-                return session.get(User, user_id)
-
-        user = await anyio.to_thread.run_sync(lookup)
-        if user is not None:
-            users.put(user)
+    user = await connection.app.state.signed_in.fetch(connection.app.state.db, user_id)
     if user is None or not user.active or connection.session.get("role") != user.role:
         connection.session.clear()
         return None

@@ -179,47 +179,51 @@ class CandidateChannel:
 
     async def run(self) -> None:
         self.user = await authorize_socket(self.ws, candidate_socket)
-        sitting = await _db(self.ws, lambda db: self._owned_sitting(db, settle=False), read=True)
-        if delivery.is_overdue(sitting, self.clock()):  # rare: settle it in a write transaction
-            sitting = await _db(self.ws, lambda db: self._owned_sitting(db, settle=True))
-        self.exam_session_id = sitting.exam_session_id
         bus = self.ws.app.state.bus
         async with bus.subscribe(sitting_channel(self.sitting_id)) as subscription:
-            await self._connect()
+            await self._connect()  # checks first that the sitting is this candidate's and running
             try:
                 await self._send_pending()
                 await self._loop(subscription)
             finally:
                 await self._disconnect()
 
-    def _owned_sitting(self, db: Session, settle: bool) -> CandidateSession:
+    def _owned_sitting(self, db: Session) -> CandidateSession | SocketClosed:
+        """The candidate's running sitting, settled first if overdue; else why the socket closes
+        (returned, not raised: a settlement in the same transaction is kept)."""
         assert self.user is not None
         try:
             candidate = delivery.candidate_for_user(db, self.user.id)
             sitting = delivery.owned_session(db, self.sitting_id, candidate.id)
         except DeliveryError:
-            raise SocketClosed(CloseCode.not_found, "no such sitting of yours") from None
-        if settle and delivery.settle_if_overdue(db, sitting, self.clock()):
-            db.commit()
+            return SocketClosed(CloseCode.not_found, "no such sitting of yours")
+        delivery.settle_if_overdue(db, sitting, self.clock())
         if sitting.status not in (CandidateSessionStatus.in_progress, CandidateSessionStatus.paused):
-            raise SocketClosed(CloseCode.not_active, f"sitting is {sitting.status.value}")
+            return SocketClosed(CloseCode.not_active, f"sitting is {sitting.status.value}")
         return sitting
 
     async def _connect(self) -> None:
         ip = self.ws.client.host if self.ws.client else None
         agent = self.ws.headers.get("user-agent")
 
-        def connect(db: Session) -> tuple[proctoring.Connected, dict, list[int]]:
-            sitting = proctoring.get_sitting(db, self.sitting_id)
+        def connect(db: Session) -> tuple[proctoring.Connected, dict, list[int], int] | SocketClosed:
+            # One unit of work for the whole connect: a room that begins together opens
+            # hundreds of sockets within seconds.
+            sitting = self._owned_sitting(db)
+            if isinstance(sitting, SocketClosed):
+                return sitting
             if proctoring.tab_of(self.connection_id) in actions.barred_tabs(db, self.sitting_id):
                 raise SocketClosed(CloseCode.forbidden, "this workstation was replaced by a supervisor")
             connected = proctoring.connect(db, sitting, self.connection_id, self.user.username, self.clock(),
                                            ip=ip, user_agent=agent)
             actions.take_over(db, self.sitting_id, self.connection_id, self.user.username, self.clock(), ip=ip)
             pending = [event.id for event in proctoring.pending_commands(db, self.sitting_id)]
-            return connected, proctoring.sitting_clock(sitting, self.clock()), pending
+            return connected, proctoring.sitting_clock(sitting, self.clock()), pending, sitting.exam_session_id
 
-        connected, clock, self.pending = await _db(self.ws, connect, commit=True)
+        done = await _db(self.ws, connect, commit=True)
+        if isinstance(done, SocketClosed):
+            raise done
+        connected, clock, self.pending, self.exam_session_id = done
         self.connected = True
         if connected.superseded:
             await _publish(self.ws, sitting_channel(self.sitting_id),
