@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from engine.lookup import in_transaction
 from engine.models import AuditEntry, AuditHead
 from itembank.timeutil import utcnow
 
@@ -98,13 +99,18 @@ def lock_head(session: Session) -> None:
 
 
 def _locked_head(session: Session) -> AuditHead:
-    """The chain head, row-locked until commit (SQLite's BEGIN IMMEDIATE already serializes)."""
+    """The chain head, row-locked until commit (SQLite's BEGIN IMMEDIATE already serializes);
+    read and locked once per transaction."""
+    return in_transaction(session, "audit-head", lambda: _lock_head_row(session))
+
+
+def _lock_head_row(session: Session) -> AuditHead:
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is not None:
         return head
     # First entry ever: several writers may race to create the head; exactly one wins.
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(AuditHead).values(id=1, last_hash=GENESIS_HASH, count=0).on_conflict_do_nothing())
+    insert_head = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert_head(AuditHead).values(id=1, last_hash=GENESIS_HASH, count=0).on_conflict_do_nothing())
     return session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from engine import audit
 from engine.errors import N_, DeadlinePassedError, InvalidInputError, NotFoundError
 from engine.lifecycle import Command, next_status
+from engine.lookup import in_transaction
 from engine.marking.sitting_score import tally_sitting
 from engine.models import (
     Candidate,
@@ -108,15 +109,14 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
         from engine.adaptive.service import start_adaptive
         return start_adaptive(session, sitting, definition, actor, now)
     # A few set-based statements, not ORM objects per item: a whole room presses start at once.
-    form = session.execute(
+    # Read once per transaction: a group commit starts a whole room's candidates in a few.
+    form = in_transaction(session, ("exam form", definition.id), lambda: session.execute(
         select(ExamFormItem.position, ExamFormItem.item_id, ExamFormItem.points)
-        .where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)).all()
+        .where(ExamFormItem.exam_definition_id == definition.id).order_by(ExamFormItem.position)).all())
     if not form:
         raise InvalidInputError(N_("exam %(code)s has no items on its form"), code=definition.code)
-    versions = _current_version_ids(session, [item_id for _position, item_id, _points in form])
-    for _position, item_id, _points in form:
-        if item_id not in versions:
-            versions[item_id] = _current_version(session, item_id).id  # raises for a broken form
+    versions = in_transaction(session, ("current versions", definition.id),
+                              lambda: _form_versions(session, [item_id for _position, item_id, _points in form]))
     session.execute(update(ItemVersion).where(col(ItemVersion.id).in_(list(versions.values())),
                                               col(ItemVersion.administered_at).is_(None))
                     .values(administered_at=now))  # freezes these versions from now on
@@ -136,10 +136,15 @@ def start(session: Session, sitting: CandidateSession, actor: str, now: datetime
     return sitting
 
 
-def _current_version_ids(session: Session, item_ids: list[int]) -> dict[int, int]:
+def _form_versions(session: Session, item_ids: list[int]) -> dict[int, int]:
+    """The current version id of each item on the form; raises for an item without one."""
     rows = session.execute(select(ItemVersion.item_id, ItemVersion.id).join(Item, col(Item.id) == ItemVersion.item_id)
                            .where(col(Item.id).in_(item_ids), ItemVersion.version_no == Item.current_version)).all()
-    return {item_id: version_id for item_id, version_id in rows}
+    versions = {item_id: version_id for item_id, version_id in rows}
+    for item_id in item_ids:
+        if item_id not in versions:
+            versions[item_id] = _current_version(session, item_id).id  # raises for a broken form
+    return versions
 
 
 def _current_version(session: Session, item_id: int) -> ItemVersion:
