@@ -120,14 +120,14 @@ class SignedInUsers:
         if self._loop is not loop or self._loader is None or self._loader.done():
             if self._loop is not loop:  # a test client runs a loop per request
                 self._loop, self._wanted = loop, {}
-            self._loader = loop.create_task(self._load_wanted(db))
+            self._loader = loop.create_task(self._load_wanted(db, loop))
         wanted = loop.create_future()
         self._wanted.setdefault(user_id, []).append(wanted)
         return await wanted
 
-    async def _load_wanted(self, db: Engine) -> None:
+    async def _load_wanted(self, db: Engine, loop: asyncio.AbstractEventLoop) -> None:
         await asyncio.sleep(0)  # let the misses of this moment join
-        while self._wanted:
+        while self._wanted and self._loop is loop:  # a loader of an earlier loop leaves the rest alone
             wanted, self._wanted = self._wanted, {}
             try:
                 users = await anyio.to_thread.run_sync(_read_users, db, list(wanted))

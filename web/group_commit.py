@@ -68,7 +68,7 @@ class GroupCommit(Generic[Req, Out]):
             # First use, or a new event loop (a test client runs one per request): the
             # writer lives on the loop of the requests it serves.
             self.loop, self.wake, self.waiting = loop, asyncio.Event(), []
-            self.writer = loop.create_task(self._write_batches())
+            self.writer = loop.create_task(self._write_batches(loop, self.wake))
         future = loop.create_future()
         self.waiting.append((request, future))
         self.wake.set()
@@ -80,15 +80,14 @@ class GroupCommit(Generic[Req, Out]):
     async def close(self) -> None:
         if self.writer is not None and self.loop is asyncio.get_running_loop():
             self.writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.writer
 
-    async def _write_batches(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while self.waiting:
+    async def _write_batches(self, loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> None:
+        while self.loop is loop:  # a writer of an earlier loop stops, leaving the queue alone
+            await wake.wait()
+            wake.clear()
+            while self.waiting and self.loop is loop:
                 batch, self.waiting = self._next_batch()
                 try:
                     # The loop's default executor: closing the loop waits for a batch still running.

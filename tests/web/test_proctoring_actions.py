@@ -88,9 +88,11 @@ class TestWorkstationFailover:
 
 
 class TestIncidentReport:
-    def test_the_report_is_a_pdf_with_the_sittings_record(self, supervisor, candidate):
+    def test_the_report_is_a_pdf_with_the_sittings_record(self, supervisor, candidate, app):
         supervisor.post(f"/supervisor/sittings/{candidate.sitting}/commands",
                         {"kind": "flag", "reason": "手机", "severity": "high", "category": "device_misuse"}, htmx=True)
+        instant = app.state.clock()
+        app.state.clock = lambda: instant  # the report prints when it was made, to the second
         response = supervisor.get(f"/supervisor/sittings/{candidate.sitting}/report.pdf")
         assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
         assert response.content.startswith(b"%PDF") and b"STSong-Light" in response.content
