@@ -66,12 +66,13 @@ class TestUsers:
         assert 'data-username="supervisor"' in page and "supervisor-demo" not in page
 
     def test_create_user_with_role_who_can_then_sign_in(self, admin, db_engine, app):
-        response = admin.post("/admin/users", {"username": "examiner2", "display_name": "命题专家 孙", "role": "examiner",
-                                               "password": "long-enough-1"})
+        response = admin.post("/admin/users", {"username": "examiner2", "display_name": "命题专家 孙",
+                                               "role": "examiner", "password": "long-enough-1"})
         assert response.status_code == 303
         user = _first(db_engine, User, User.username == "examiner2")
         assert user.role == "examiner" and user.password_hash != "long-enough-1"
-        assert _count(db_engine, AuditEntry, AuditEntry.action == "user.created", AuditEntry.entity_id == str(user.id)) == 1
+        assert _count(db_engine, AuditEntry, AuditEntry.action == "user.created",
+                      AuditEntry.entity_id == str(user.id)) == 1
         from fastapi.testclient import TestClient
 
         from tests.conftest import Visitor
@@ -247,10 +248,11 @@ class TestEnrolment:
         before = (_count(db_engine, Candidate), _count(db_engine, CandidateSession), _count(db_engine, User),
                   _count(db_engine, AuditEntry))
         response = admin.post(f"/admin/sessions/{exam_session_id}/enrol",
-                              {"name": "王小明", "resident_id": bad_id, "username": "wangxm", "password": "wangxm-pass"})
+                              {"name": "王小明", "resident_id": bad_id, "username": "wangxm",
+                               "password": "wangxm-pass"})
         assert response.status_code == 422
-        error = re.search(r'<small class="field-error" id="enrol-resident_id-error" data-field-error="resident_id">([^<]+)<',
-                          response.text)
+        error = re.search(r'<small class="field-error" id="enrol-resident_id-error" '
+                          r'data-field-error="resident_id">([^<]+)<', response.text)
         assert error and "resident ID" in error.group(1)
         assert 'aria-describedby="enrol-resident_id-error"' in response.text
         assert f'value="{bad_id}"' in response.text and 'value="王小明"' in response.text
@@ -321,10 +323,10 @@ class _FormControls(HTMLParser):
             self.open_labels += 1
             if attributes.get("for"):
                 self.label_targets.add(attributes["for"])
-        elif tag in ("input", "select", "textarea") and attributes.get("type") not in ("hidden", "submit"):
-            if "aria-label" not in attributes:
-                self.controls.append((attributes.get("id"), self.open_labels > 0,
-                                      f"<{tag} name={attributes.get('name')!r}>"))
+        elif (tag in ("input", "select", "textarea") and attributes.get("type") not in ("hidden", "submit")
+              and "aria-label" not in attributes):
+            self.controls.append((attributes.get("id"), self.open_labels > 0,
+                                  f"<{tag} name={attributes.get('name')!r}>"))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "label":

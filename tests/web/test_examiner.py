@@ -107,7 +107,8 @@ class TestCreateItem:
         version = _one(db_engine, ItemVersion, ItemVersion.item_id == item_id)
         assert version.version_no == 1 and version.key == ["A"] and version.difficulty == 0.7
         assert [o["id"] for o in version.options] == ["A", "B", "C", "D"]
-        assert _count(db_engine, AuditEntry, AuditEntry.action == "item.created", AuditEntry.entity_id == str(item_id)) == 1
+        assert _count(db_engine, AuditEntry, AuditEntry.action == "item.created",
+                      AuditEntry.entity_id == str(item_id)) == 1
         shown = examiner.get(response.headers["location"])
         assert 'data-testid="saved-notice"' in shown.text and "兆欧表测量绝缘电阻前" in shown.text
 

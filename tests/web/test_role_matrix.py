@@ -241,7 +241,8 @@ def _demo_ids(db_engine) -> DemoIds:
             institution_id=session.exec(select(Institution.id)).first(),
             center_id=session.exec(select(TestCenter.id)).first(),
             point_id=session.exec(select(AppraisalNode.id).where(AppraisalNode.kind == NodeKind.point)).first(),
-            definition_id=session.exec(select(ExamDefinition.id)).first(), room_id=session.exec(select(Room.id)).first(),
+            definition_id=session.exec(select(ExamDefinition.id)).first(),
+            room_id=session.exec(select(Room.id)).first(),
             item_form=_edit_form(session))
 
 
@@ -273,7 +274,8 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
         "/examiner/items/{item_id}/workflow": {"command": "retire"},
         "/examiner/bulk": {"command": "retire", "item_ids": str(ids.item_id)},
         "/examiner/scenarios/{scenario_id}/dry-run": {"actions": "[]", "seed": "0"},
-        "/examiner/practical/definitions/{definition_id}": {"kind": "scenario", "title": "矩阵任务", "scenario_id": "1"},
+        "/examiner/practical/definitions/{definition_id}": {"kind": "scenario", "title": "矩阵任务",
+                                                            "scenario_id": "1"},
         "/examiner/items/{item_id}/labels": {"tags": "矩阵", "enemy_sets": "矩阵组"},
         "/examiner/marking/{mark_id}": {"points": "0"},
         "/admin/sessions": {"exam_definition_id": str(ids.definition_id), "room_id": str(ids.room_id),
@@ -298,10 +300,12 @@ def _form(method: str, path: str, role: str, ids: DemoIds) -> dict:
         "/admin/scheduling/rooms/{room_id}/layout": {"rows": "5", "columns": "6"},
         "/admin/scheduling/batches": {"institution_id": str(ids.institution_id),
                                       "exam_definition_id": str(ids.definition_id), "code": "MATRIX-B",
-                                      "title": "矩阵批次", "starts_at": "2031-01-01T08:00", "room_ids": str(ids.room_id)},
+                                      "title": "矩阵批次", "starts_at": "2031-01-01T08:00",
+                                      "room_ids": str(ids.room_id)},
         "/candidate/results/{sitting_id}/appeal": {"part": "theory", "reason": "matrix"},
         "/admin/appeals/window": {"appeal_window_days": "20"},
-        "/admin/sessions/{exam_session_id}/enrol": {"name": "矩阵考生", "resident_id": first17 + check_character(first17)},
+        "/admin/sessions/{exam_session_id}/enrol": {"name": "矩阵考生",
+                                                    "resident_id": first17 + check_character(first17)},
         "/login": {"username": "candidate3" if role == ANONYMOUS else role,
                    "password": "candidate3-demo" if role == ANONYMOUS else f"{role}-demo"},
     }
