@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 
 class Overloaded(Exception):
-    """More requests wait than a batch can clear before the client gives up (503 + Retry-After)."""
+    """More requests wait than a batch can clear before the client gives up."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,6 @@ class GroupCommit(Generic[Req, Out]):
         self.wake: asyncio.Event | None = None
         self.writer: asyncio.Task | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.batches = 0
-        self.requests = 0
 
     async def submit(self, request: Req) -> Out:
         if len(self.waiting) >= self.max_waiting:
@@ -96,7 +94,6 @@ class GroupCommit(Generic[Req, Out]):
                 except Exception as exc:  # noqa: BLE001 — nothing committed: every request learns why
                     log.warning("group commit %s: a batch of %s failed: %s", self.name, len(batch), exc)
                     outcomes = [Failed(exc)] * len(batch)
-                self.batches, self.requests = self.batches + 1, self.requests + len(batch)
                 for (_request, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():  # the request may have been cancelled (client gone)
                         future.set_result(outcome)

@@ -44,7 +44,7 @@ from engine.proctoring.events import EventKind
 from engine.proctoring.roster import LiveLine
 from engine.scheduling import service as scheduling
 from web.auth import allow, declared_roles, resolve_user
-from web.bus import room_channel, sitting_channel
+from web.bus import publish_row, room_channel, sitting_channel
 from web.db import read_only
 from web.group_commit import write
 from web.i18n import gettext_callables, locale_of
@@ -245,7 +245,7 @@ class CandidateChannel:
             await self._row_changed()
 
     async def _row_changed(self) -> None:
-        await _publish(self.ws, room_channel(self.exam_session_id), {"type": "row", "sitting": self.sitting_id})
+        await publish_row(self.ws.app.state.bus, self.exam_session_id, self.sitting_id)
 
     async def _send(self, message: dict[str, Any]) -> None:
         await self.ws.send_text(json.dumps({**message, "server_now_ms": int(self.clock().timestamp() * 1000)},
